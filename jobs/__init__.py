@@ -1,0 +1,1 @@
+"""Fine-tuning jobs on the provisioned Azure ML platform (see docs/jobs.md)."""

@@ -1,0 +1,224 @@
+"""Recipe + target -> azure-ai-ml job entities, named by a hash of what they would run.
+
+azure.ai.ml is imported inside the functions: it takes seconds to import and the CLI's
+`--help` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.recipes import CatalogRecipe, CustomRecipe, LoadedRecipe, ServerlessRecipe
+from jobs.targets import Cluster, Target
+
+InputValue = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class BuiltJob:
+    name: str
+    kind: str
+    entity: Any  # PipelineJob | Command | CustomModelFineTuningJob: the SDK does not share a base we can use
+
+
+def _flag(value: bool) -> str:
+    # The pipeline components take booleans as the strings "true"/"false" (enum inputs).
+    return "true" if value else "false"
+
+
+def catalog_inputs(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int) -> dict[str, Any]:
+    """The pipeline component's inputs as plain values; data and model entries are URIs."""
+    training = recipe.training
+    inputs: dict[str, Any] = {
+        "mlflow_model_path": recipe.model.uri,
+        "train_file_path": recipe.data.train,
+        "compute_model_import": cluster_name,
+        "compute_preprocess": cluster_name,
+        "compute_finetune": cluster_name,
+        "compute_model_evaluation": cluster_name,
+        "number_of_gpu_to_use_finetuning": gpus_per_node,
+        "num_nodes_finetune": recipe.nodes,
+        "apply_lora": _flag(recipe.lora.enabled),
+        "apply_deepspeed": _flag(recipe.deepspeed.enabled),
+        **training.model_dump(exclude={"precision"}),
+        "precision": str(training.precision),
+    }
+    if recipe.data.validation:
+        inputs["validation_file_path"] = recipe.data.validation
+    if recipe.data.test:
+        inputs["test_file_path"] = recipe.data.test
+    if recipe.lora.enabled:
+        inputs.update(
+            lora_r=recipe.lora.r,
+            lora_alpha=recipe.lora.alpha,
+            lora_dropout=recipe.lora.dropout,
+            merge_lora_weights=_flag(recipe.lora.merge_weights),
+        )
+    if recipe.deepspeed.enabled:
+        inputs["deepspeed_stage"] = str(recipe.deepspeed.stage)
+    inputs.update(recipe.extra_inputs)
+    return dict(sorted(inputs.items()))
+
+
+_URI_INPUT_TYPES = {
+    "mlflow_model_path": "mlflow_model",
+    "train_file_path": "uri_file",
+    "validation_file_path": "uri_file",
+    "test_file_path": "uri_file",
+}
+
+
+def code_digest(code_dir: Path) -> str:
+    """Content hash of the code directory: new code means a new job, same code the same job."""
+    digest = hashlib.sha256()
+    for path in sorted(code_dir.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(code_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def job_name(
+    loaded: LoadedRecipe, target: Target, cluster: Cluster | None, code_hash: str, suffix: str
+) -> str:
+    """Deterministic: the same recipe content, inputs and target always give the same name."""
+    identity = {
+        "recipe": loaded.recipe.model_dump(mode="json"),
+        "recipe_name": loaded.name,
+        "workspace": target.workspace_scope,
+        "cluster": cluster.id if cluster else None,
+        "code": code_hash,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    slug = re.sub(r"[^a-z0-9]+", "-", loaded.name.lower()).strip("-")[:40] or "recipe"
+    if not slug[0].isalpha():
+        slug = f"job-{slug}"
+    return f"{slug}-{digest}" + (f"-{suffix}" if suffix else "")
+
+
+def job_tags(loaded: LoadedRecipe, target: Target, git_commit: str) -> dict[str, str]:
+    return {
+        "project": target.project,
+        "environment": target.environment,
+        "recipe": loaded.name,
+        "git_commit": git_commit,
+    }
+
+
+def build_job(
+    loaded: LoadedRecipe,
+    target: Target,
+    cluster: Cluster | None,
+    gpus_per_node: int,
+    git_commit: str,
+    suffix: str = "",
+) -> BuiltJob:
+    recipe = loaded.recipe
+    tags = job_tags(loaded, target, git_commit)
+    experiment = recipe.experiment or target.project
+    if isinstance(recipe, CatalogRecipe):
+        assert cluster is not None  # checks resolve a cluster for every non-serverless recipe
+        name = job_name(loaded, target, cluster, "", suffix)
+        entity = _catalog_job(recipe, cluster, gpus_per_node, name, experiment, tags)
+    elif isinstance(recipe, CustomRecipe):
+        assert cluster is not None
+        code_dir = (loaded.source.parent / recipe.code).resolve()
+        name = job_name(loaded, target, cluster, code_digest(code_dir), suffix)
+        entity = _custom_job(recipe, code_dir, cluster, gpus_per_node, name, experiment, tags)
+    else:
+        name = job_name(loaded, target, None, "", suffix)
+        entity = _serverless_job(recipe, name, experiment, tags)
+    entity.display_name = loaded.name
+    if recipe.description:
+        entity.description = recipe.description
+    return BuiltJob(name=name, kind=recipe.kind, entity=entity)
+
+
+def _catalog_job(
+    recipe: CatalogRecipe, cluster: Cluster, gpus: int, name: str, experiment: str, tags: dict[str, str]
+) -> Any:
+    from azure.ai.ml import Input, Output
+    from azure.ai.ml.entities import PipelineJob, PipelineJobSettings
+    from azure.ai.ml.entities._builders.pipeline import Pipeline
+
+    from jobs.components import PINNED_COMPONENTS
+
+    component = PINNED_COMPONENTS[(recipe.component.name, recipe.component.version)]
+    inputs: dict[str, Any] = {
+        key: Input(type=_URI_INPUT_TYPES[key], path=value) if key in _URI_INPUT_TYPES else value
+        for key, value in catalog_inputs(recipe, cluster.name, gpus).items()
+    }
+    # Multi-node fine-tuning writes checkpoints from every node: outputs must be read-write mounts.
+    outputs: dict[str, str | Output] = {
+        "pytorch_model_folder": Output(type="uri_folder", mode="rw_mount"),
+        "mlflow_model_folder": Output(type="mlflow_model", mode="rw_mount"),
+    }
+    node = Pipeline(component=component.registry_id, inputs=inputs, outputs=outputs)
+    job = PipelineJob(
+        jobs={"finetune": node},
+        compute=cluster.id,
+        name=name,
+        experiment_name=experiment,
+        tags=tags,
+        settings=PipelineJobSettings(force_rerun=False, continue_on_step_failure=False),
+    )
+    return job
+
+
+def _custom_job(
+    recipe: CustomRecipe,
+    code_dir: Path,
+    cluster: Cluster,
+    gpus: int,
+    name: str,
+    experiment: str,
+    tags: dict[str, str],
+) -> Any:
+    from azure.ai.ml import Input, Output, PyTorchDistribution, command
+
+    inputs: dict[str, Any] = {
+        key: Input(type=value.type, path=value.path, mode=value.mode)
+        for key, value in sorted(recipe.inputs.items())
+    }
+    inputs.update(sorted(recipe.parameters.items()))
+    return command(
+        # Relative to the working directory so that dry-run output does not depend on where the
+        # repository is checked out.
+        code=os.path.relpath(code_dir),
+        command=recipe.command,
+        environment=recipe.environment.uri,
+        inputs=inputs,
+        outputs={
+            key: Output(type=value.type, mode=value.mode) for key, value in sorted(recipe.outputs.items())
+        },
+        environment_variables=dict(sorted(recipe.environment_variables.items())),
+        compute=cluster.id,
+        instance_count=recipe.nodes,
+        distribution=PyTorchDistribution(process_count_per_instance=gpus),
+        shm_size=recipe.shm_size,
+        name=name,
+        experiment_name=experiment,
+        tags=tags,
+    )
+
+
+def _serverless_job(recipe: ServerlessRecipe, name: str, experiment: str, tags: dict[str, str]) -> Any:
+    from azure.ai.ml.finetuning import create_finetuning_job
+
+    return create_finetuning_job(
+        model=recipe.model.uri,
+        task=recipe.task,
+        training_data=recipe.data.training,
+        validation_data=recipe.data.validation,
+        output_model_name_prefix=recipe.output_model_name_prefix,
+        hyperparameters=recipe.hyperparameters.as_strings(),
+        name=name,
+        experiment_name=experiment,
+        tags=tags,
+    )

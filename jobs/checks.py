@@ -1,0 +1,183 @@
+"""Checks the SDK does not make, run before anything is sent to Azure.
+
+Each check returns `Problem`s naming the recipe field, so one run reports everything wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from infra.skus import GpuSku, find_sku
+from jobs.build import catalog_inputs
+from jobs.components import PINNED_COMPONENTS, PinnedComponent, supported_versions
+from jobs.errors import JobsError
+from jobs.recipes import (
+    CatalogRecipe,
+    CustomRecipe,
+    LoadedRecipe,
+    Problem,
+    ServerlessRecipe,
+    Training,
+    raise_problems,
+)
+from jobs.targets import Cluster, Target
+
+# Inputs the recipe sets through its own fields; naming them again under extra_inputs would fight.
+RECIPE_MANAGED_INPUTS: Mapping[str, str] = {
+    "mlflow_model_path": "model",
+    "train_file_path": "data.train",
+    "validation_file_path": "data.validation",
+    "test_file_path": "data.test",
+    "compute_model_import": "cluster",
+    "compute_preprocess": "cluster",
+    "compute_finetune": "cluster",
+    "compute_model_evaluation": "cluster",
+    "number_of_gpu_to_use_finetuning": "cluster (GPUs per node of its VM size)",
+    "num_nodes_finetune": "nodes",
+    "apply_lora": "lora.enabled",
+    "lora_r": "lora.r",
+    "lora_alpha": "lora.alpha",
+    "lora_dropout": "lora.dropout",
+    "merge_lora_weights": "lora.merge_weights",
+    "apply_deepspeed": "deepspeed.enabled",
+    "deepspeed_stage": "deepspeed.stage",
+    **{name: f"training.{name}" for name in Training.model_fields},
+}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The cluster a recipe runs on and the GPU size it carries (None for serverless)."""
+
+    cluster: Cluster | None
+    sku: GpuSku | None
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.sku.gpus if self.sku else 0
+
+
+class RegistryFacts(Protocol):
+    """What the checks need from the `azureml` registry (absent offline)."""
+
+    def model_tags(self, name: str, version: str, registry: str) -> Mapping[str, str]: ...
+
+    def component_inputs(self, name: str, version: str) -> set[str]: ...
+
+
+def pinned_component(recipe: CatalogRecipe) -> PinnedComponent | None:
+    return PINNED_COMPONENTS.get((recipe.component.name, recipe.component.version))
+
+
+def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
+    """Everything that can be checked from the recipe and the stack outputs alone."""
+    recipe = loaded.recipe
+    if isinstance(recipe, ServerlessRecipe):
+        return Placement(None, None)
+    problems: list[Problem] = []
+    try:
+        cluster = target.cluster(recipe.cluster)
+    except JobsError as error:
+        raise_problems(loaded.source, [Problem("cluster", str(error))])
+        raise
+    sku = find_sku(cluster.vm_size)
+    if sku is None:
+        problems.append(
+            Problem(
+                "cluster", f"cluster {cluster.name!r} has VM size {cluster.vm_size}, not a known GPU size"
+            )
+        )
+    if recipe.nodes > cluster.max_nodes:
+        problems.append(
+            Problem(
+                "nodes",
+                f"{recipe.nodes} nodes exceeds cluster {cluster.name!r} max_nodes {cluster.max_nodes}",
+            )
+        )
+    if isinstance(recipe, CatalogRecipe):
+        problems.extend(_component_problems(recipe))
+    if isinstance(recipe, CustomRecipe):
+        problems.extend(_code_problems(loaded.source, recipe))
+    raise_problems(loaded.source, problems)
+    return Placement(cluster, sku)
+
+
+def _component_problems(recipe: CatalogRecipe) -> Iterable[Problem]:
+    component = pinned_component(recipe)
+    if component is None:
+        versions = ", ".join(supported_versions(recipe.component.name))
+        yield Problem(
+            "component.version",
+            f"{recipe.component.name} {recipe.component.version} is not a supported pinned version "
+            f"(supported: {versions}); add its inputs to jobs/components.py first",
+        )
+        return
+    for name in sorted(recipe.extra_inputs):
+        if name in RECIPE_MANAGED_INPUTS:
+            yield Problem(
+                f"extra_inputs.{name}", f"set through the recipe's {RECIPE_MANAGED_INPUTS[name]} instead"
+            )
+        elif name not in component.inputs:
+            yield Problem(
+                f"extra_inputs.{name}", f"{component.name} {component.version} has no input {name!r}"
+            )
+    for name in sorted(component.required - set(recipe.extra_inputs)):
+        yield Problem(f"extra_inputs.{name}", f"required by {component.name} {component.version}")
+
+
+def _code_problems(source: Path, recipe: CustomRecipe) -> Iterable[Problem]:
+    code_dir = code_directory(source, recipe)
+    if not code_dir.is_dir():
+        yield Problem("code", f"directory {code_dir} does not exist")
+        return
+    script = re.search(r"\bpython3?\s+(?:-u\s+)?(\S+\.py)\b", recipe.command)
+    if script and not (code_dir / script.group(1)).is_file():
+        yield Problem("command", f"script {script.group(1)} is not in {code_dir}")
+
+
+def code_directory(source: Path, recipe: CustomRecipe) -> Path:
+    return (source.parent / recipe.code).resolve()
+
+
+def parse_allow_list(tag: str) -> list[str]:
+    """Catalog tags hold lists as JSON-ish strings: '["Standard_NC24ads_A100_v4", ...]' or with '."""
+    return [
+        item.strip().strip("'\"") for item in tag.strip().strip("[]").split(",") if item.strip().strip("'\"")
+    ]
+
+
+def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry: RegistryFacts) -> None:
+    """Checks that need the `azureml` registry: compute allow-list and the real component inputs."""
+    recipe = loaded.recipe
+    if not isinstance(recipe, CatalogRecipe) or placement.cluster is None:
+        return
+    problems: list[Problem] = []
+    tags = registry.model_tags(recipe.model.name, recipe.model.version, recipe.model.registry)
+    allow_list = tags.get("finetune_compute_allow_list")
+    if allow_list is not None:
+        allowed = parse_allow_list(allow_list)
+        if placement.cluster.vm_size.lower() not in {size.lower() for size in allowed}:
+            problems.append(
+                Problem(
+                    "cluster",
+                    f"{recipe.model.name} {recipe.model.version} cannot be fine-tuned on "
+                    f"{placement.cluster.vm_size} (cluster {placement.cluster.name!r}); "
+                    f"its finetune_compute_allow_list is: {', '.join(allowed)}",
+                )
+            )
+    component = pinned_component(recipe)
+    if component is not None:
+        real_inputs = registry.component_inputs(component.name, component.version)
+        sent = catalog_inputs(recipe, placement.cluster.name, placement.gpus_per_node)
+        for name in sorted(set(sent) - real_inputs):
+            problems.append(
+                Problem(
+                    RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}"),
+                    f"the registry's {component.name} {component.version} has no input {name!r}",
+                )
+            )
+    raise_problems(loaded.source, problems)

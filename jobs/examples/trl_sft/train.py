@@ -1,0 +1,55 @@
+"""Supervised fine-tuning with TRL, started by Azure ML once per GPU (no torchrun).
+
+Azure ML's PyTorch distribution sets RANK, LOCAL_RANK, WORLD_SIZE and MASTER_ADDR/PORT, which
+the Hugging Face Trainer picks up; this script only parses arguments and wires TRL together.
+The heavy imports live in `train()` so `python train.py --help` works without a GPU image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base-model", required=True, help="Hugging Face model id or local path")
+    parser.add_argument("--train-data", required=True, help="JSONL file with a `messages` column")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--per-device-batch-size", type=int, default=2)
+    parser.add_argument("--lora-r", type=int, default=16)
+    parser.add_argument("--max-seq-length", type=int, default=2048)
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.learning_rate <= 0 or args.lora_r <= 0:
+        parser.error("epochs must be >= 1, learning rate > 0 and LoRA rank > 0")
+    return args
+
+
+def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the cluster image
+    from datasets import load_dataset  # type: ignore[import-not-found]  # only in the cluster image
+    from peft import LoraConfig  # type: ignore[import-not-found]  # only in the cluster image
+    from trl import SFTConfig, SFTTrainer  # type: ignore[import-not-found]  # only in the cluster image
+
+    dataset = load_dataset("json", data_files=args.train_data, split="train")
+    config = SFTConfig(
+        output_dir=args.output_dir,
+        num_train_epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.per_device_batch_size,
+        max_length=args.max_seq_length,
+        bf16=True,
+        logging_steps=10,
+        save_strategy="epoch",
+        report_to=["azure_ml"] if os.environ.get("AZUREML_RUN_ID") else [],
+    )
+    lora = LoraConfig(r=args.lora_r, lora_alpha=2 * args.lora_r, lora_dropout=0.05, task_type="CAUSAL_LM")
+    trainer = SFTTrainer(model=args.base_model, args=config, train_dataset=dataset, peft_config=lora)
+    trainer.train()
+    trainer.save_model(args.output_dir)
+
+
+if __name__ == "__main__":
+    train(parse_args())

@@ -1,0 +1,162 @@
+"""Where a job runs: a project's workspace and clusters, resolved from the stack outputs.
+
+The stack outputs (docs/stack-outputs.md) are the only contract with `infra/`; nothing here
+knows how they were produced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.errors import JobsError
+
+OutputsRunner = Callable[[list[str]], str]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    id: str
+    vm_size: str
+    max_nodes: int
+    gpus_per_node: int
+
+
+@dataclass(frozen=True)
+class Target:
+    environment: str
+    project: str
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+    registry_name: str
+    clusters: Mapping[str, Cluster]
+
+    def cluster(self, name: str | None) -> Cluster:
+        if name is None:
+            if len(self.clusters) == 1:
+                return next(iter(self.clusters.values()))
+            raise JobsError(
+                f"project {self.project!r} has {len(self.clusters)} clusters; name one with `cluster:` "
+                f"({_listing(self.clusters)})"
+            )
+        if name not in self.clusters:
+            raise JobsError(
+                f"project {self.project!r} in {self.environment!r} has no cluster {name!r}; "
+                f"valid clusters: {_listing(self.clusters)}"
+            )
+        return self.clusters[name]
+
+    @property
+    def workspace_scope(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
+        )
+
+
+def _listing(names: Mapping[str, object]) -> str:
+    return ", ".join(sorted(names)) or "(none)"
+
+
+def coerce_integral_floats(value: Any) -> Any:
+    """Some Pulumi runtimes hand numbers back as floats (2.0); the contract says integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: coerce_integral_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [coerce_integral_floats(item) for item in value]
+    return value
+
+
+def _run_pulumi(args: list[str]) -> str:
+    completed = subprocess.run(args, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise JobsError(f"`{' '.join(args)}` failed: {completed.stderr.strip() or completed.stdout.strip()}")
+    return completed.stdout
+
+
+def load_stack_outputs(
+    environment: str,
+    outputs_file: Path | None = None,
+    *,
+    offline: bool = False,
+    run: OutputsRunner = _run_pulumi,
+    pulumi_available: Callable[[], bool] = lambda: shutil.which("pulumi") is not None,
+) -> dict[str, Any]:
+    """Stack outputs from a saved file, the pulumi CLI, or (offline only) the infra plan."""
+    if outputs_file is not None:
+        try:
+            raw: Any = json.loads(outputs_file.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise JobsError(f"cannot read stack outputs from {outputs_file}: {error}") from error
+    elif offline:
+        raw = _offline_outputs(environment)
+    elif pulumi_available():
+        raw = json.loads(run(["pulumi", "stack", "output", "--json", "--stack", environment]))
+    else:
+        raise JobsError(
+            "the pulumi CLI is not on PATH: pass --outputs FILE (a saved `pulumi stack output --json`)"
+            " or use --dry-run"
+        )
+    if not isinstance(raw, dict):
+        raise JobsError("stack outputs must be a JSON object")
+    return dict(coerce_integral_floats(raw))
+
+
+def _offline_outputs(environment: str) -> Any:
+    # Imported by name and lazily: the infra program is heavy, and it is developed alongside this
+    # package, so a static import would tie jobs' type checking to infra's progress.
+    try:
+        plan = importlib.import_module("infra.plan")
+    except ImportError as error:
+        raise JobsError(f"offline plan unavailable ({error}); pass --outputs FILE") from error
+    try:
+        return plan.offline_outputs(environment)
+    except (KeyError, FileNotFoundError, ValueError) as error:
+        raise JobsError(f"no offline plan for environment {environment!r}: {error}") from error
+
+
+def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -> Target:
+    try:
+        stack_environment = outputs["environment"]
+        projects: Mapping[str, Any] = outputs["projects"]
+        if stack_environment != environment:
+            raise JobsError(
+                f"the stack outputs are for environment {stack_environment!r}, not {environment!r}; "
+                f"valid environments here: {stack_environment}"
+            )
+        if project not in projects:
+            raise JobsError(
+                f"no project {project!r} in environment {environment!r}; valid projects: {_listing(projects)}"
+            )
+        entry = projects[project]
+        clusters = {
+            name: Cluster(
+                name=str(cluster["name"]),
+                id=str(cluster["id"]),
+                vm_size=str(cluster["vm_size"]),
+                max_nodes=int(cluster["max_nodes"]),
+                gpus_per_node=int(cluster["gpus_per_node"]),
+            )
+            for name, cluster in sorted(entry["clusters"].items())
+        }
+        return Target(
+            environment=environment,
+            project=project,
+            subscription_id=str(outputs["subscription_id"]),
+            resource_group=str(entry["resource_group"]),
+            workspace_name=str(entry["workspace_name"]),
+            registry_name=str(outputs["registry"]["name"]),
+            clusters=clusters,
+        )
+    except (KeyError, TypeError) as error:
+        raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from stackdata import CLUSTER_ID, RECIPES
+
+from jobs.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+EXAMPLES = ["phi3-mini-chat-lora", "llama-sft-custom", "llama-serverless"]
+
+
+def dry_run(recipe: Path, outputs_file: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    # The git commit tag changes with every commit; pin it so golden files stay stable.
+    monkeypatch.setattr("jobs.cli.git_commit", lambda: "0123abc")
+    out = io.StringIO()
+    code = main(
+        [
+            "finetune",
+            str(recipe),
+            "--stack",
+            "dev",
+            "--project",
+            "nlp-research",
+            "--outputs",
+            str(outputs_file),
+            "--dry-run",
+        ],
+        out=out,
+    )
+    assert code == 0
+    return out.getvalue()
+
+
+def rest_body(rendered: str) -> dict[str, object]:
+    start = rendered.index("{\n")
+    end = rendered.index("\n}\n", start) + 2
+    body = json.loads(rendered[start:end])
+    assert isinstance(body, dict)
+    return body
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_dry_run_is_byte_identical_and_matches_golden(
+    name: str, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = dry_run(RECIPES / f"{name}.yaml", outputs_file, monkeypatch)
+    second = dry_run(RECIPES / f"{name}.yaml", outputs_file, monkeypatch)
+    assert first == second
+    assert first == (GOLDEN / f"{name}.txt").read_text()
+
+
+def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = rest_body(dry_run(RECIPES / "phi3-mini-chat-lora.yaml", outputs_file, monkeypatch))
+    properties = body["properties"]
+    assert isinstance(properties, dict)
+    assert properties["jobType"] == "Pipeline"
+    assert properties["computeId"] == CLUSTER_ID
+    node = properties["jobs"]["finetune"]
+    assert (
+        node["componentId"]
+        == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.57"
+    )
+    inputs = node["inputs"]
+    assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "4"  # Standard_NC96ads_A100_v4
+    assert inputs["compute_finetune"]["value"] == "a100"
+    assert inputs["mlflow_model_path"]["uri"] == (
+        "azureml://registries/azureml/models/Phi-3-mini-4k-instruct/versions/15"
+    )
+    assert properties["tags"] == {
+        "environment": "dev",
+        "git_commit": "0123abc",
+        "project": "nlp-research",
+        "recipe": "phi3-mini-chat-lora",
+    }

@@ -210,7 +210,7 @@ class CustomRecipe(_Strict):
                     f"command: references ${{{{{section}.{name}}}}} but {section}.{name} is not declared"
                 )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
 
@@ -296,7 +296,9 @@ def _explain(field: str, error_type: str, message: str, detail: Any) -> list[Pro
     }
     if error_type in bounds:
         symbol, key = bounds[error_type]
-        return [Problem(field, f"must be {symbol}{context[key]}")]
+        bound = context[key]
+        shown = format(bound, "g") if isinstance(bound, int | float) else str(bound)
+        return [Problem(field, f"must be {symbol}{shown}")]
     if error_type == "extra_forbidden":
         return [Problem(field, "unknown key")]
     if error_type == "missing":
@@ -307,7 +309,7 @@ def _explain(field: str, error_type: str, message: str, detail: Any) -> list[Pro
         # A model validator may report several `field: message` pairs at once.
         text = message.removeprefix("Value error, ")
         prefix = f"{field}." if field != "(recipe)" else ""
-        pieces = [piece.split(": ", 1) for piece in text.split("; ")]
+        pieces = [piece.split(": ", 1) for piece in text.split("\n")]
         if all(len(piece) == 2 and " " not in piece[0] for piece in pieces):
             return [Problem(prefix + piece[0], piece[1]) for piece in pieces]
         return [Problem(field, text)]

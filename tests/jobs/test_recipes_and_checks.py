@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from stackdata import RECIPES, stack_outputs
+
+from jobs.checks import Placement, check_against_registry, check_recipe, parse_allow_list
+from jobs.errors import JobsError
+from jobs.recipes import load_recipe
+from jobs.targets import coerce_integral_floats, load_stack_outputs, resolve_target
+
+TARGET = resolve_target(coerce_integral_floats(stack_outputs()), "dev", "nlp-research")
+
+
+def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
+    """A copy of an example recipe with dotted-path edits (None deletes the key)."""
+    document = yaml.safe_load((RECIPES / f"{example}.yaml").read_text())
+    for dotted, value in edit.items():
+        *parents, leaf = dotted.split(".")
+        node = document
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = copy.deepcopy(value)
+    # Keep custom recipes' relative code path valid from the temporary directory.
+    if document.get("kind") == "custom" and "code" not in edit:
+        document["code"] = str((RECIPES / document["code"]).resolve())
+    path = tmp_path / f"{example}-variant.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+BAD_RECIPES = [
+    ("phi3-mini-chat-lora", {"training.learning_rate": 0}, "training.learning_rate: must be > 0"),
+    ("phi3-mini-chat-lora", {"training.num_train_epochs": 0}, "training.num_train_epochs: must be >= 1"),
+    ("phi3-mini-chat-lora", {"lora.r": 0}, "lora.r: must be > 0"),
+    ("phi3-mini-chat-lora", {"lora.dropout": 1.5}, "lora.dropout: must be < 1"),
+    ("phi3-mini-chat-lora", {"deepspeed.stage": 1}, "deepspeed.stage:"),
+    ("phi3-mini-chat-lora", {"training.learnin_rate": 0.1}, "training.learnin_rate: unknown key"),
+    ("phi3-mini-chat-lora", {"component.version": "latest"}, "component.version: "),
+    ("phi3-mini-chat-lora", {"model.version": "labels/latest"}, "model.version: "),
+    ("phi3-mini-chat-lora", {"data.train": "./local/train.jsonl"}, "data.train: "),
+    ("phi3-mini-chat-lora", {"data": None}, "data: required"),
+    ("phi3-mini-chat-lora", {"nodes": 3}, "nodes: 3 nodes exceeds cluster 'a100' max_nodes 2"),
+    (
+        "phi3-mini-chat-lora",
+        {"cluster": "v100"},
+        "cluster: project 'nlp-research' in 'dev' has no cluster 'v100'",
+    ),
+    (
+        "phi3-mini-chat-lora",
+        {"component.version": "0.0.1"},
+        "component.version: chat_completion_pipeline 0.0.1",
+    ),
+    ("phi3-mini-chat-lora", {"extra_inputs.no_such_input": 1}, "extra_inputs.no_such_input: "),
+    (
+        "phi3-mini-chat-lora",
+        {"extra_inputs.lora_r": 4},
+        "extra_inputs.lora_r: set through the recipe's lora.r",
+    ),
+    (
+        "phi3-mini-chat-lora",
+        {"component.name": "text_generation_pipeline", "component.version": "0.0.51"},
+        "extra_inputs.text_key: required by text_generation_pipeline 0.0.51",
+    ),
+    ("llama-sft-custom", {"command": "torchrun --nproc_per_node 4 train.py"}, "command: Azure ML starts one"),
+    ("llama-sft-custom", {"command": "accelerate launch train.py"}, "command: Azure ML starts one"),
+    (
+        "llama-sft-custom",
+        {"command": "python train.py --x ${{inputs.nope}}"},
+        "command: references ${{inputs.nope}}",
+    ),
+    ("llama-sft-custom", {"command": "python missing.py"}, "command: script missing.py is not in"),
+    ("llama-sft-custom", {"code": "/nonexistent/dir"}, "code: directory /nonexistent/dir does not exist"),
+    ("llama-sft-custom", {"environment.version": "latest"}, "environment.version: "),
+    ("llama-sft-custom", {"nodes": 0}, "nodes: must be >= 1"),
+    ("llama-sft-custom", {"inputs.train_data.path": "/mnt/data"}, "inputs.train_data.path: "),
+    ("llama-serverless", {"data.validation": None}, "data.validation: required"),
+    ("llama-serverless", {"hyperparameters.learning_rate": -1}, "hyperparameters.learning_rate: must be > 0"),
+    ("llama-serverless", {"kind": "magic"}, "kind: must be one of catalog, custom, serverless"),
+]
+
+
+@pytest.mark.parametrize(
+    ("example", "edit", "expected"), BAD_RECIPES, ids=[case[2][:40] for case in BAD_RECIPES]
+)
+def test_bad_recipe_names_file_and_field(
+    tmp_path: Path, example: str, edit: dict[str, Any], expected: str
+) -> None:
+    path = write_variant(tmp_path, example, edit)
+    with pytest.raises(JobsError) as raised:
+        check_recipe(load_recipe(path), TARGET)
+    assert f"{path}: {expected}" in str(raised.value)
+
+
+def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = write_variant(
+        tmp_path, "phi3-mini-chat-lora", {"training.learning_rate": 0, "lora.r": -1, "bogus": True}
+    )
+    with pytest.raises(JobsError) as raised:
+        load_recipe(path)
+    lines = str(raised.value).splitlines()
+    assert lines == [
+        f"{path}: bogus: unknown key",
+        f"{path}: lora.r: must be > 0",
+        f"{path}: training.learning_rate: must be > 0",
+    ]
+
+
+@pytest.mark.parametrize("example", ["phi3-mini-chat-lora", "llama-sft-custom", "llama-serverless"])
+def test_examples_are_valid(example: str) -> None:
+    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), TARGET)
+    expected_gpus = 0 if example == "llama-serverless" else 4  # Standard_NC96ads_A100_v4 per infra.skus
+    assert placement.gpus_per_node == expected_gpus
+
+
+class FakeRegistry:
+    def __init__(self, allow_list: str, component_inputs: set[str]) -> None:
+        self.allow_list = allow_list
+        self.inputs = component_inputs
+
+    def model_tags(self, name: str, version: str, registry: str) -> dict[str, str]:
+        return {"finetune_compute_allow_list": self.allow_list}
+
+    def component_inputs(self, name: str, version: str) -> set[str]:
+        return self.inputs
+
+
+def test_allow_list_rejects_the_cluster_vm_size() -> None:
+    loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
+    placement = check_recipe(loaded, TARGET)
+    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", set())
+    with pytest.raises(JobsError) as raised:
+        check_against_registry(loaded, placement, registry)
+    message = str(raised.value)
+    assert (
+        f"{loaded.source}: cluster: Phi-3-mini-4k-instruct 15 cannot be fine-tuned on "
+        "Standard_NC96ads_A100_v4" in message
+    )
+    # Every input we send that the registry's component lacks is reported with its recipe field.
+    assert (
+        f"{loaded.source}: lora.r: the registry's chat_completion_pipeline 0.0.57 has no input 'lora_r'"
+        in message
+    )
+
+
+def test_allow_list_accepts_the_cluster_and_matching_component() -> None:
+    from jobs.components import PINNED_COMPONENTS
+
+    loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
+    placement: Placement = check_recipe(loaded, TARGET)
+    inputs = set(PINNED_COMPONENTS[("chat_completion_pipeline", "0.0.57")].inputs)
+    check_against_registry(loaded, placement, FakeRegistry('["standard_nc96ads_a100_v4"]', inputs))
+    assert parse_allow_list('["A", "B"]') == ["A", "B"]
+
+
+def test_target_errors_list_valid_names(outputs_file: Path) -> None:
+    outputs = load_stack_outputs("dev", outputs_file)
+    assert outputs["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"] == 2
+    assert isinstance(outputs["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"], int)
+    with pytest.raises(JobsError, match="valid projects: nlp-research, vision"):
+        resolve_target(outputs, "dev", "nlp")
+    with pytest.raises(JobsError, match="for environment 'dev', not 'prod'"):
+        resolve_target(outputs, "prod", "nlp-research")
+    vision = resolve_target(outputs, "dev", "vision")
+    with pytest.raises(JobsError, match="has 2 clusters; name one with `cluster:` \\(h100, t4\\)"):
+        vision.cluster(None)
+    assert TARGET.cluster(None).name == "a100"
+
+
+def test_offline_outputs_come_from_the_infra_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    plan = types.ModuleType("infra.plan")
+    plan.offline_outputs = lambda env: {**stack_outputs(), "environment": env}  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "infra.plan", plan)
+    outputs = load_stack_outputs("staging", offline=True)
+    assert outputs["environment"] == "staging"
+    assert outputs["projects"]["vision"]["clusters"]["h100"]["gpus_per_node"] == 8
+
+
+def test_pulumi_cli_is_used_when_available() -> None:
+    calls: list[list[str]] = []
+
+    def run(args: list[str]) -> str:
+        calls.append(args)
+        return '{"environment": "dev", "projects": {}, "n": 2.0}'
+
+    outputs = load_stack_outputs("dev", run=run, pulumi_available=lambda: True)
+    assert calls == [["pulumi", "stack", "output", "--json", "--stack", "dev"]]
+    assert outputs["n"] == 2 and isinstance(outputs["n"], int)
+    with pytest.raises(JobsError, match="pulumi CLI is not on PATH"):
+        load_stack_outputs("dev", pulumi_available=lambda: False)

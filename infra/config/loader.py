@@ -1,0 +1,410 @@
+"""Reading and validating every configuration file, reporting all problems at once.
+
+The same functions serve a real `pulumi up` (environment config arrives from the engine), the
+offline plan and `python -m infra validate` (both read the stack files themselves, the way the
+Pulumi CLI does), so the three can never disagree about what is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from infra import naming
+from infra.config.errors import ConfigError, ConfigIssue, dotted, issue_from_error, issues_from_validation
+from infra.config.models import OVERRIDABLE, EnvironmentConfig, ProjectSettings
+
+NAMESPACE = "mlplatform"
+ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
+STACK_FILE_PREFIX = "Pulumi."
+SECRET_PLACEHOLDER = "[secret]"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where configuration lives, relative to the repository root."""
+
+    root: Path
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.root / "stacks"
+
+    @property
+    def projects_dir(self) -> Path:
+        return self.stacks_dir / "projects"
+
+    def stack_file(self, stack: str) -> Path:
+        return self.stacks_dir / f"{STACK_FILE_PREFIX}{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        return sorted(
+            path.name[len(STACK_FILE_PREFIX) : -len(".yaml")]
+            for path in self.stacks_dir.glob(f"{STACK_FILE_PREFIX}*.yaml")
+        )
+
+    def project_files(self) -> list[Path]:
+        return sorted([*self.projects_dir.glob("*.yaml"), *self.projects_dir.glob("*.yml")])
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack file's config as the Pulumi CLI hands it to a program: flat keys, JSON for objects."""
+
+    values: dict[str, str]
+    secret_keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything one stack builds, validated."""
+
+    stack: str
+    environment: EnvironmentConfig
+    environment_file: str
+    projects: tuple[ProjectSettings, ...]
+    project_files: Mapping[str, str] = field(default_factory=dict)
+
+    def project_file(self, project: str) -> str:
+        return self.project_files[project]
+
+
+# --- reading files ----------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path, relative: str) -> tuple[Any, list[ConfigIssue]]:
+    try:
+        return yaml.safe_load(path.read_text()), []
+    except FileNotFoundError:
+        return None, [ConfigIssue(relative, "", "file not found")]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        return None, [ConfigIssue(relative, "", f"not valid YAML{where}: {problem}")]
+
+
+def _contains_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "secure" in value and len(value) == 1 or any(_contains_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secure(v) for v in value)
+    return False
+
+
+def _without_secure(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        return {k: _without_secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secure(v) for v in value]
+    return value
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def read_stack_config(layout: Layout, stack: str) -> StackConfig:
+    """Read stacks/Pulumi.<stack>.yaml the way the CLI does. Encrypted values cannot be decrypted
+    without the stack's secrets provider, so they become a placeholder that stays marked secret."""
+    path = layout.stack_file(stack)
+    relative = layout.relative(path)
+    document, issues = _read_yaml(path, relative)
+    if issues:
+        raise ConfigError(issues)
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise ConfigError([ConfigIssue(relative, "config", "expected a mapping of config keys")])
+    values: dict[str, str] = {}
+    secret_keys = set()
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{NAMESPACE}:{key}"
+        if _contains_secure(value):
+            secret_keys.add(full_key)
+        values[full_key] = _as_config_string(_without_secure(value))
+    return StackConfig(values, frozenset(secret_keys))
+
+
+# --- environment ------------------------------------------------------------------------------
+
+
+def parse_environment(raw: str | None, *, is_secret: bool, file: str) -> EnvironmentConfig:
+    path_prefix = ("config", ENVIRONMENT_KEY)
+    if raw is None:
+        raise ConfigError([ConfigIssue(file, dotted(path_prefix), "required config key is missing")])
+    if is_secret:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file,
+                    dotted(path_prefix),
+                    "holds a secret value: keep secrets in their own top-level keys "
+                    f"(`pulumi config set --secret {NAMESPACE}:<name> …`) so that they stay secret",
+                )
+            ]
+        )
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError([ConfigIssue(file, dotted(path_prefix), "expected a mapping, got text")]) from None
+    if not isinstance(document, dict):
+        raise ConfigError([ConfigIssue(file, dotted(path_prefix), "expected a mapping")])
+    try:
+        return EnvironmentConfig.model_validate(document)
+    except ValidationError as error:
+        raise ConfigError(issues_from_validation(error, file, path_prefix)) from None
+
+
+def load_environment_file(layout: Layout, stack: str) -> EnvironmentConfig:
+    config = read_stack_config(layout, stack)
+    return parse_environment(
+        config.values.get(ENVIRONMENT_KEY),
+        is_secret=ENVIRONMENT_KEY in config.secret_keys,
+        file=layout.relative(layout.stack_file(stack)),
+    )
+
+
+# --- projects ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    file: str
+    base: dict[str, Any]
+    overrides: dict[str, dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return str(self.base.get("name", ""))
+
+
+def _read_project_file(layout: Layout, path: Path, stacks: list[str]) -> tuple[ProjectFile | None, list[ConfigIssue]]:
+    file = layout.relative(path)
+    document, issues = _read_yaml(path, file)
+    if issues:
+        return None, issues
+    if not isinstance(document, dict):
+        return None, [ConfigIssue(file, "", "expected a mapping of project settings")]
+    environments = document.pop("environments", None)
+    if not isinstance(environments, dict) or not environments:
+        return None, [
+            ConfigIssue(
+                file,
+                "environments",
+                f"list the environments the project is in, as a mapping (known: {', '.join(stacks)})",
+            )
+        ]
+    overrides: dict[str, dict[str, Any]] = {}
+    for env, override in environments.items():
+        if env not in stacks:
+            issues.append(
+                ConfigIssue(
+                    file,
+                    f"environments.{env}",
+                    f"no such environment (no stacks/Pulumi.{env}.yaml); known: {', '.join(stacks)}",
+                )
+            )
+            continue
+        if override is None:
+            override = {}
+        if not isinstance(override, dict):
+            issues.append(ConfigIssue(file, f"environments.{env}", "expected a mapping of overrides or nothing"))
+            continue
+        for key in sorted(set(override) - set(OVERRIDABLE)):
+            issues.append(
+                ConfigIssue(
+                    file,
+                    f"environments.{env}.{key}",
+                    f"cannot be overridden per environment; overridable: {', '.join(OVERRIDABLE)}",
+                )
+            )
+        overrides[str(env)] = override
+    return ProjectFile(file, document, overrides), issues
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Deep merge; `null` in an override removes the key (e.g. a cluster not wanted in prod)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = _merge(base.get(key), value)
+        return merged
+    return override
+
+
+def _in_override(override: dict[str, Any], location: tuple[int | str, ...]) -> bool:
+    node: Any = override
+    for part in location:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _settings_for(project: ProjectFile, env: str) -> tuple[ProjectSettings | None, list[ConfigIssue]]:
+    override = project.overrides[env]
+    merged = _merge(project.base, override)
+    try:
+        return ProjectSettings.model_validate(merged), []
+    except ValidationError as error:
+        return None, [
+            issue_from_error(
+                item,
+                project.file,
+                ("environments", env) if item["loc"] and _in_override(override, tuple(item["loc"])) else (),
+            )
+            for item in error.errors()
+        ]
+
+
+def _name_issues(env_name: str, environment: EnvironmentConfig, projects: list[tuple[ProjectFile, ProjectSettings]]) -> list[ConfigIssue]:
+    issues = []
+    taken: dict[tuple[str, str], str] = {}
+    for project, settings in projects:
+        try:
+            names = environment.names.project(settings.name).all()
+        except naming.NamingError as error:
+            issues.append(ConfigIssue(project.file, "name", f"in environment {env_name}: {error}"))
+            continue
+        for kind, name in names.items():
+            other = taken.setdefault((kind, name.lower()), project.file)
+            if other != project.file:
+                for file in (project.file, other):
+                    issues.append(
+                        ConfigIssue(
+                            file,
+                            "name",
+                            f"in environment {env_name}: {kind} name {name!r} is derived for both "
+                            f"{other} and {project.file}; rename one project",
+                        )
+                    )
+    return issues
+
+
+def _duplicate_names(files: list[ProjectFile]) -> list[ConfigIssue]:
+    by_name: dict[str, list[str]] = {}
+    for project in files:
+        if project.name:
+            by_name.setdefault(project.name, []).append(project.file)
+    return [
+        ConfigIssue(file, "name", f"project name {name!r} is used by {' and '.join(owners)}")
+        for name, owners in by_name.items()
+        if len(owners) > 1
+        for file in owners
+    ]
+
+
+def read_projects(layout: Layout, stacks: list[str]) -> tuple[list[ProjectFile], list[ConfigIssue]]:
+    files, issues = [], []
+    for path in layout.project_files():
+        project, problems = _read_project_file(layout, path, stacks)
+        issues += problems
+        if project is not None:
+            files.append(project)
+    return files, issues + _duplicate_names(files)
+
+
+def resolve_projects(
+    env_name: str, environment: EnvironmentConfig, files: Iterable[ProjectFile]
+) -> tuple[list[tuple[ProjectFile, ProjectSettings]], list[ConfigIssue]]:
+    resolved, issues = [], []
+    for project in files:
+        if env_name not in project.overrides:
+            continue
+        settings, problems = _settings_for(project, env_name)
+        issues += problems
+        if settings is not None:
+            resolved.append((project, settings))
+    issues += _name_issues(env_name, environment, resolved)
+    return resolved, issues
+
+
+def _environment_issues(stack: str, file: str, environment: EnvironmentConfig, projects: list[str]) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(
+            file,
+            f"config.{ENVIRONMENT_KEY}.role_exceptions[{index}].project",
+            f"no project {exception.project!r} in environment {stack}; projects: {', '.join(projects) or 'none'}",
+        )
+        for index, exception in enumerate(environment.role_exceptions)
+        if exception.project not in projects
+    ]
+
+
+def build_platform(layout: Layout, stack: str, environment: EnvironmentConfig) -> Platform:
+    """Resolve every project of the stack against its environment; raise every problem at once."""
+    stacks = layout.stacks()
+    env_file = layout.relative(layout.stack_file(stack))
+    files, issues = read_projects(layout, stacks if stack in stacks else [*stacks, stack])
+    resolved, problems = resolve_projects(stack, environment, files)
+    issues += problems
+    names = sorted(settings.name for _, settings in resolved)
+    issues += _environment_issues(stack, env_file, environment, names)
+    if issues:
+        raise ConfigError(issues)
+    resolved.sort(key=lambda pair: pair[1].name)
+    return Platform(
+        stack=stack,
+        environment=environment,
+        environment_file=env_file,
+        projects=tuple(settings for _, settings in resolved),
+        project_files={settings.name: project.file for project, settings in resolved},
+    )
+
+
+def load_platform(layout: Layout, stack: str) -> Platform:
+    """The offline entry point: read the stack file like the CLI does, then the projects."""
+    return build_platform(layout, stack, load_environment_file(layout, stack))
+
+
+def validate_all(layout: Layout) -> list[ConfigIssue]:
+    """Every problem in every stack file and project file, for `python -m infra validate`."""
+    stacks = layout.stacks()
+    issues: list[ConfigIssue] = []
+    if not stacks:
+        return [ConfigIssue(layout.relative(layout.stacks_dir), "", "no stack files (Pulumi.<env>.yaml)")]
+    files, problems = read_projects(layout, stacks)
+    issues += problems
+    identities: dict[str, str] = {}
+    for stack in stacks:
+        env_file = layout.relative(layout.stack_file(stack))
+        try:
+            environment = load_environment_file(layout, stack)
+        except ConfigError as error:
+            issues += error.issues
+            continue
+        other = identities.setdefault(environment.names.stem, env_file)
+        if other != env_file:
+            issues.append(
+                ConfigIssue(
+                    env_file,
+                    f"config.{ENVIRONMENT_KEY}.short_name",
+                    f"prefix and short_name {environment.names.stem!r} are also used by {other}: "
+                    "the two environments would derive the same resource names",
+                )
+            )
+        resolved, problems = resolve_projects(stack, environment, files)
+        issues += problems
+        issues += _environment_issues(stack, env_file, environment, sorted(s.name for _, s in resolved))
+    return sorted(set(issues))

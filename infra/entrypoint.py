@@ -1,0 +1,23 @@
+"""What `pulumi up` runs: load configuration from the engine, validate it all, then build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from infra.config.loader import ENVIRONMENT_KEY, Layout, build_platform, parse_environment
+from infra.program import ClientConfig, build, export
+
+
+def run(root: Path) -> None:
+    """Validate every file before the first resource is registered, so bad input applies nothing."""
+    layout = Layout(root)
+    stack = pulumi.get_stack()
+    environment = parse_environment(
+        pulumi.runtime.get_config(ENVIRONMENT_KEY),
+        is_secret=pulumi.runtime.is_config_secret(ENVIRONMENT_KEY),
+        file=layout.relative(layout.stack_file(stack)),
+    )
+    platform = build_platform(layout, stack, environment)
+    export(build(platform, ClientConfig.current()))

@@ -1,0 +1,240 @@
+"""Run the real Pulumi program in-process under Pulumi's mock runtime, recording every resource.
+
+No CLI, no engine, no network: the program (`__main__.py`, the same file `pulumi up` runs) talks to
+a `MockMonitor` that records each RegisterResource request (type, name, parent, inputs,
+dependencies and options) and answers with deterministic fake state. Invokes, such as the
+provider's client config, answer with fixed fake values, so two runs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import runpy
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.plan.fake_ids import FAKE_CLIENT, fake_state
+
+# Markers of the Pulumi wire format (sdk/proto/README): secrets and resource references are
+# objects tagged with this key; unknown values are this sentinel string.
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET = "[secret]"
+COMPUTED = "[computed]"
+
+
+def _plain(value: Any) -> Any:
+    """A wire value as plain JSON: secrets masked, references as URNs, unknowns marked."""
+    if isinstance(value, dict):
+        signature = value.get(_SIG_KEY)
+        if signature == _SECRET_SIG:
+            return SECRET
+        if signature == _RESOURCE_SIG:
+            return value.get("urn", "")
+        return {key: _plain(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if value == _UNKNOWN:
+        return COMPUTED
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire has only doubles
+    return value
+
+
+def _struct(message: struct_pb2.Struct) -> dict[str, Any]:
+    result: dict[str, Any] = _plain(json_format.MessageToDict(message))
+    return result
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    id: str
+    physical_name: str
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    options: dict[str, Any]
+    aliases: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    stack: str
+    project: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str] = field(default_factory=frozenset)
+
+    def by_type(self, type_: str) -> list[RecordedResource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def get(self, type_: str, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_} named {name}")
+        return matches[0]
+
+
+def _alias_text(alias: Any) -> str:
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    parts = [f"type={spec.type}" if spec.type else "", f"name={spec.name}" if spec.name else ""]
+    if spec.noParent:
+        parts.append("noParent")
+    elif spec.parentUrn:
+        parts.append(f"parent={spec.parentUrn}")
+    return " ".join(part for part in parts if part)
+
+
+def _options(request: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if request.protect:
+        options["protect"] = True
+    if request.deleteBeforeReplace:
+        options["delete_before_replace"] = True
+    if request.HasField("retainOnDelete") and request.retainOnDelete:
+        options["retain_on_delete"] = True
+    for key, values in (
+        ("ignore_changes", request.ignoreChanges),
+        ("replace_on_changes", request.replaceOnChanges),
+        ("additional_secret_outputs", request.additionalSecretOutputs),
+    ):
+        if values:
+            options[key] = sorted(values)
+    if request.importId:
+        options["import"] = request.importId
+    if request.deletedWith:
+        options["deleted_with"] = request.deletedWith
+    if request.version:
+        options["version"] = request.version
+    return options
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A MockMonitor that keeps what each RegisterResource request asked for (the public Mocks
+    API does not see parents, dependencies or options: pulumi/pulumi#14421)."""
+
+    def __init__(self, mock: mocks.Mocks) -> None:
+        super().__init__(mock)
+        self.recorded: dict[str, RecordedResource] = {}
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        state = _struct(response.object)
+        record = RecordedResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs=_struct(request.object),
+            id=response.id,
+            physical_name=str(state.get("name", "")),
+            dependencies=tuple(sorted(set(request.dependencies))),
+            property_dependencies={
+                key: tuple(sorted(set(deps.urns)))
+                for key, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
+            },
+            options=_options(request),
+            aliases=tuple(sorted(_alias_text(alias) for alias in request.aliases)),
+        )
+        with self._lock:
+            if urn in self.recorded:
+                raise RuntimeError(f"duplicate resource URN {urn}")
+            self.recorded[urn] = record
+        return response
+
+
+class PlanMocks(mocks.Mocks):
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        return fake_state(args.typ, args.name, args.inputs)
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return dict(FAKE_CLIENT), []
+        raise NotImplementedError(f"the offline plan has no fake for invoke {args.token}")
+
+
+def _resolve(value: Any) -> tuple[Any, bool]:
+    output = pulumi.Output.from_input(value)
+    resolved = _sync_await(output.future())
+    secret = bool(_sync_await(output.is_secret()))
+    return resolved, secret
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    stack: str,
+    project: str,
+    config: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+    monitor: RecordingMonitor | None = None,
+) -> Plan:
+    """Run `program` against a fresh mock runtime and return everything it registered. Pass a
+    `monitor` to inspect what was registered even when the program fails."""
+    monitor = monitor or RecordingMonitor(PlanMocks())
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+    try:
+        _sync_await(mocks.run_pulumi_func(program))
+        root = settings.get_root_resource()
+        exported = dict(getattr(root, "outputs", {}))
+        outputs: dict[str, Any] = {}
+        secrets = set()
+        for key, value in sorted(exported.items()):
+            resolved, secret = _resolve(value)
+            outputs[key] = SECRET if secret else resolved
+            if secret:
+                secrets.add(key)
+    finally:
+        settings.ROOT.set(None)
+        pulumi.runtime.set_all_config({}, [])
+    resources = sorted(monitor.recorded.values(), key=lambda resource: resource.urn)
+    return Plan(stack, project, resources, outputs, frozenset(secrets))
+
+
+def run_main(
+    root: Path,
+    *,
+    stack: str,
+    project: str,
+    config: Mapping[str, str],
+    secret_keys: frozenset[str],
+    monitor: RecordingMonitor | None = None,
+) -> Plan:
+    """Run the repository's `__main__.py`, exactly the program `pulumi up` runs."""
+    main = root / "__main__.py"
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return run_program(
+        program,
+        stack=stack,
+        project=project,
+        config=config,
+        secret_keys=secret_keys,
+        monitor=monitor,
+    )

@@ -20,7 +20,7 @@ def tags(
     cost_center: str,
     environment: str,
     project: str | None = None,
-    extra: Mapping[str, str] = {},  # noqa: B006 - read only
+    extra: Mapping[str, str] = {},
 ) -> dict[str, str]:
     required = {"owner": owner, "cost-center": cost_center, "environment": environment, "managed-by": MANAGED_BY}
     if project is not None:

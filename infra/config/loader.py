@@ -98,7 +98,7 @@ def _read_yaml(path: Path, relative: str) -> tuple[Any, list[ConfigIssue]]:
 
 def _contains_secure(value: Any) -> bool:
     if isinstance(value, dict):
-        return "secure" in value and len(value) == 1 or any(_contains_secure(v) for v in value.values())
+        return ("secure" in value and len(value) == 1) or any(_contains_secure(v) for v in value.values())
     if isinstance(value, list):
         return any(_contains_secure(v) for v in value)
     return False
@@ -253,9 +253,7 @@ def _merge(base: Any, override: Any) -> Any:
 def _in_override(override: dict[str, Any], location: tuple[int | str, ...]) -> bool:
     node: Any = override
     for part in location:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
         else:
             return False

@@ -134,7 +134,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorded: dict[str, RecordedResource] = {}
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response

@@ -1,0 +1,40 @@
+# The two commands of the README: `make plan` (the offline plan) and `make test`.
+# Both work on a fresh machine: uv comes from PyPI when it is not installed, then
+# `uv sync --locked` installs exactly the committed lock.
+
+STACK ?= dev
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .tools/bin/uv
+endif
+RUN := $(UV) run --locked --no-sync
+
+.PHONY: plan test lint typecheck unit bench validate sync
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+sync: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --locked --quiet
+
+plan: sync
+	$(RUN) python -m infra plan --stack $(STACK) $(if $(JSON),--json $(JSON))
+
+validate: sync
+	$(RUN) python -m infra validate
+
+lint: sync
+	$(RUN) ruff check infra jobs tests bench
+
+typecheck: sync
+	$(RUN) mypy
+
+unit: sync
+	$(RUN) pytest -q
+
+test: lint typecheck unit
+
+bench: sync
+	$(RUN) python bench/plan_scale.py

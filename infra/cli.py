@@ -1,0 +1,79 @@
+"""`python -m infra`: the offline plan and configuration checks for platform engineers.
+
+Heavy modules (pulumi, the Azure SDK) are imported inside the commands that need them, so
+`--help` and `validate` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.root).resolve()
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from infra.config.loader import Layout, load_platform
+    from infra.plan.offline import plan_stack
+    from infra.plan.render import render_text, to_json
+    from infra.plan.sections import plan_sections
+
+    root = _root(args)
+    platform = load_platform(Layout(root), args.stack)
+    plan = plan_stack(args.stack, root)
+    if args.json:
+        Path(args.json).write_text(to_json(plan))
+    sys.stdout.write(render_text(plan, plan_sections(platform)))
+    if args.json:
+        print(f"Full plan written to {args.json}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from infra.config.loader import Layout, validate_all
+
+    layout = Layout(_root(args))
+    issues = validate_all(layout)
+    if issues:
+        print(f"{len(issues)} configuration problem{'s' if len(issues) != 1 else ''}:", file=sys.stderr)
+        for issue in issues:
+            print(f"  - {issue}", file=sys.stderr)
+        return 2
+    stacks = layout.stacks()
+    projects = layout.project_files()
+    print(f"OK: {len(stacks)} stacks ({', '.join(stacks)}) and {len(projects)} project files are valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra",
+        description="Azure ML platform: offline plan and configuration checks (no cloud credentials needed).",
+    )
+    parser.add_argument("--root", default=".", help="repository root (default: current directory)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = commands.add_parser("plan", help="show what a stack would create, offline")
+    plan.add_argument("--stack", default="dev", help="environment (stacks/Pulumi.<stack>.yaml); default dev")
+    plan.add_argument("--json", metavar="FILE", help="also write the full plan as JSON to FILE")
+    plan.set_defaults(run=cmd_plan)
+
+    validate = commands.add_parser("validate", help="check every stack and project file, report every problem")
+    validate.set_defaults(run=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from infra.config.errors import ConfigError
+
+    try:
+        code: int = args.run(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return code

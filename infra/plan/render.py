@@ -1,0 +1,158 @@
+"""Showing a plan: a tree by parent for people, and a byte-stable JSON document for machines."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from infra.plan.runtime import Plan, RecordedResource
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled block of lines printed after the resource tree (capacity, exceptions, ...)."""
+
+    title: str
+    lines: Sequence[str]
+
+
+def _get(inputs: dict[str, Any], path: str) -> Any:
+    node: Any = inputs
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _fields(*paths: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def label(path: str) -> str:
+        parts = path.split(".")
+        return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]
+
+    def pick(inputs: dict[str, Any]) -> dict[str, Any]:
+        return {label(path): _get(inputs, path) for path in paths}
+
+    return pick
+
+
+def _compute(inputs: dict[str, Any]) -> dict[str, Any]:
+    aml = _get(inputs, "properties.properties") or {}
+    scale = aml.get("scaleSettings") or {}
+    return {
+        "vmSize": aml.get("vmSize"),
+        "priority": aml.get("vmPriority"),
+        "nodes": f"{scale.get('minNodeCount')}-{scale.get('maxNodeCount')}",
+        "nodePublicIp": aml.get("enableNodePublicIp"),
+        "ssh": aml.get("remoteLoginPortPublicAccess"),
+    }
+
+
+def _ml_registry(inputs: dict[str, Any]) -> dict[str, Any]:
+    regions = [region.get("location") for region in inputs.get("regionDetails") or []]
+    return {"regions": ",".join(str(r) for r in regions), "publicNetworkAccess": inputs.get("publicNetworkAccess")}
+
+
+# The settings a reviewer checks first, per resource type; everything is in the JSON plan.
+KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:resources:ResourceGroup": _fields("location"),
+    "azure-native:machinelearningservices:Workspace": _fields(
+        "kind", "publicNetworkAccess", "managedNetwork.isolationMode", "systemDatastoresAuthMode"
+    ),
+    "azure-native:machinelearningservices:Compute": _compute,
+    "azure-native:machinelearningservices:Registry": _ml_registry,
+    "azure-native:storage:StorageAccount": _fields(
+        "sku.name",
+        "isHnsEnabled",
+        "allowSharedKeyAccess",
+        "allowBlobPublicAccess",
+        "minimumTlsVersion",
+        "publicNetworkAccess",
+    ),
+    "azure-native:keyvault:Vault": _fields(
+        "properties.enableRbacAuthorization",
+        "properties.enablePurgeProtection",
+        "properties.softDeleteRetentionInDays",
+        "properties.publicNetworkAccess",
+    ),
+    "azure-native:containerregistry:Registry": _fields("sku.name", "adminUserEnabled", "publicNetworkAccess"),
+    "azure-native:operationalinsights:Workspace": _fields("retentionInDays"),
+    "azure-native:authorization:ManagementLockByScope": _fields("level"),
+    "azure-native:authorization:RoleAssignment": _fields("principalType", "principalId", "roleDefinitionId"),
+    "azure-native:consumption:Budget": _fields("amount", "timeGrain"),
+}
+
+
+def _settings_text(resource: RecordedResource) -> str:
+    pick = KEY_SETTINGS.get(resource.type)
+    settings = {k: v for k, v in pick(resource.inputs).items() if v is not None} if pick else {}
+    flags = [name for name in ("protect", "delete_before_replace") if resource.options.get(name)]
+    text = " ".join(f"{key}={_scalar(value)}" for key, value in settings.items())
+    if flags:
+        text = f"{text} [{', '.join(flags)}]".strip()
+    return text
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _line(resource: RecordedResource) -> str:
+    physical = f" ({resource.physical_name})" if resource.custom and resource.physical_name else ""
+    settings = _settings_text(resource)
+    return f"{resource.type} {resource.name}{physical}{'  ' + settings if settings else ''}"
+
+
+def render_tree(plan: Plan) -> list[str]:
+    children: dict[str, list[RecordedResource]] = {}
+    urns = {resource.urn for resource in plan.resources}
+    for resource in plan.resources:
+        parent = resource.parent if resource.parent in urns else ""
+        children.setdefault(parent, []).append(resource)
+    lines = [f"pulumi:pulumi:Stack {plan.project}-{plan.stack}"]
+
+    def walk(parent: str, indent: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name))
+        for index, resource in enumerate(kids):
+            last = index == len(kids) - 1
+            lines.append(f"{indent}{'└─ ' if last else '├─ '}{_line(resource)}")
+            walk(resource.urn, indent + ("   " if last else "│  "))
+
+    walk("", "")
+    return lines
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict) and value:
+        return [line for key, item in sorted(value.items()) for line in _flatten(item, f"{prefix}.{key}" if prefix else key)]
+    return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else value}"]
+
+
+def render_text(plan: Plan, sections: Sequence[Section] = ()) -> str:
+    counts = Counter(resource.type for resource in plan.resources)
+    lines = [f"Plan for stack {plan.stack!r}: {len(plan.resources)} resources", "", *render_tree(plan)]
+    for section in sections:
+        lines += ["", f"{section.title}:", *(f"  {line}" for line in section.lines)]
+    lines += ["", "Outputs:", *(f"  {line}" for line in _flatten(plan.outputs))]
+    lines += ["", "Resources by type:"]
+    width = max((len(type_) for type_ in counts), default=0)
+    lines += [f"  {type_:<{width}}  {count:>4}" for type_, count in sorted(counts.items())]
+    lines += [f"  {'total':<{width}}  {sum(counts.values()):>4}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(plan: Plan) -> str:
+    """The full plan, sorted, so that the same configuration gives the same bytes."""
+    document = {
+        "stack": plan.stack,
+        "project": plan.project,
+        "resources": [asdict(resource) for resource in plan.resources],
+        "outputs": plan.outputs,
+        "summary": dict(sorted(Counter(resource.type for resource in plan.resources).items())),
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

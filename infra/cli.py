@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", metavar="FILE", help="also write the full plan as JSON to FILE")
     plan.set_defaults(run=cmd_plan)
 
-    validate = commands.add_parser("validate", help="check every stack and project file, report every problem")
+    validate = commands.add_parser(
+        "validate", help="check every stack and project file, report every problem"
+    )
     validate.set_defaults(run=cmd_validate)
     return parser
 

@@ -154,7 +154,8 @@ PROJECT_PATTERN = re.compile(r"[a-z](?!.*--)[a-z0-9-]{1,22}[a-z0-9]")
 PREFIX_RULE = "2-6 lowercase letters and digits, starting with a letter"
 ENVIRONMENT_RULE = "1-4 lowercase letters and digits, starting with a letter"
 PROJECT_RULE = (
-    "3-24 lowercase letters, digits and single hyphens, starting with a letter and ending in a letter or digit"
+    "3-24 lowercase letters, digits and single hyphens, "
+    "starting with a letter and ending in a letter or digit"
 )
 
 _HASH_LENGTH = 4

@@ -65,7 +65,9 @@ class GpuCluster(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=_REPLACE_ON, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, replace_on_changes=_REPLACE_ON, delete_before_replace=True
+            ),
         )
         self.compute_name = compute.name
         self.id = compute.id

@@ -22,7 +22,12 @@ def tags(
     project: str | None = None,
     extra: Mapping[str, str] = {},
 ) -> dict[str, str]:
-    required = {"owner": owner, "cost-center": cost_center, "environment": environment, "managed-by": MANAGED_BY}
+    required = {
+        "owner": owner,
+        "cost-center": cost_center,
+        "environment": environment,
+        "managed-by": MANAGED_BY,
+    }
     if project is not None:
         required["project"] = project
     return {**extra, **required}
@@ -49,8 +54,12 @@ class Diagnostics:
             resource_uri=resource_uri,
             workspace_id=self.workspace_id,
             log_analytics_destination_type="Dedicated",
-            logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)] if logs else None,
-            metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
+            logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)]
+            if logs
+            else None,
+            metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)]
+            if metrics
+            else None,
             opts=pulumi.ResourceOptions(parent=parent),
         )
 

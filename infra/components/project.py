@@ -33,7 +33,10 @@ def _outbound_rule(
             type="ServiceTag",
             category="UserDefined",
             destination=ml.ServiceTagDestinationArgs(
-                service_tag=rule.service_tag, protocol=rule.protocol, port_ranges=rule.port_ranges, action="Allow"
+                service_tag=rule.service_tag,
+                protocol=rule.protocol,
+                port_ranges=rule.port_ranges,
+                action="Allow",
             ),
         )
     assert isinstance(rule, PrivateEndpointRule)
@@ -103,7 +106,11 @@ class Project(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=env.production)
 
         group = resources.ResourceGroup(
-            f"{label}-rg", resource_group_name=names.resource_group, location=env.location, tags=common, opts=child
+            f"{label}-rg",
+            resource_group_name=names.resource_group,
+            location=env.location,
+            tags=common,
+            opts=child,
         )
         account = storage.StorageAccount(
             f"{label}-storage",
@@ -208,7 +215,9 @@ class Project(pulumi.ComponentResource):
                 tags={**common, "gpu": f"{sku.gpus}x{sku.gpu_model.replace(' ', '-')}"},
                 opts=child,
             )
-            self.clusters[compute_name] = ClusterOutput(compute_name, gpu_cluster.id, gpu_cluster.principal_id)
+            self.clusters[compute_name] = ClusterOutput(
+                compute_name, gpu_cluster.id, gpu_cluster.principal_id
+            )
 
         self.resource_group_name = group.name
         self.resource_group_id = group.id
@@ -216,7 +225,9 @@ class Project(pulumi.ComponentResource):
         self.storage_account_id = account.id
         self.workspace_name = workspace.name
         self.workspace_id = workspace.id
-        self.workspace_principal_id = workspace.identity.apply(lambda identity: identity.principal_id if identity else "")
+        self.workspace_principal_id = workspace.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         self.register_outputs(
             {
                 "resource_group_name": self.resource_group_name,

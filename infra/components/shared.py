@@ -57,7 +57,11 @@ class SharedServices(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=protect)
 
         group = resources.ResourceGroup(
-            "shared-rg", resource_group_name=names.shared_resource_group, location=env.location, tags=common, opts=child
+            "shared-rg",
+            resource_group_name=names.shared_resource_group,
+            location=env.location,
+            tags=common,
+            opts=child,
         )
         logs = operationalinsights.Workspace(
             "logs",
@@ -133,7 +137,10 @@ class SharedServices(pulumi.ComponentResource):
         )
 
         if env.registry.create is not None:
-            regions = [env.location, *(r for r in env.registry.create.replication_regions if r != env.location)]
+            regions = [
+                env.location,
+                *(r for r in env.registry.create.replication_regions if r != env.location),
+            ]
             registry = machinelearningservices.Registry(
                 "ml-registry",
                 registry_name=names.ml_registry,
@@ -179,7 +186,11 @@ class SharedServices(pulumi.ComponentResource):
         if env.network.private_endpoints is not None:
             for target in (
                 PrivateLinkTarget(
-                    "key-vault-pe", private_endpoint_name(names.key_vault, "vault"), vault.id, "vault", ["vault"]
+                    "key-vault-pe",
+                    private_endpoint_name(names.key_vault, "vault"),
+                    vault.id,
+                    "vault",
+                    ["vault"],
                 ),
                 PrivateLinkTarget(
                     "container-registry-pe",

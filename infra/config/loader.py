@@ -193,7 +193,9 @@ class ProjectFile:
         return str(self.base.get("name", ""))
 
 
-def _read_project_file(layout: Layout, path: Path, stacks: list[str]) -> tuple[ProjectFile | None, list[ConfigIssue]]:
+def _read_project_file(
+    layout: Layout, path: Path, stacks: list[str]
+) -> tuple[ProjectFile | None, list[ConfigIssue]]:
     file = layout.relative(path)
     document, issues = _read_yaml(path, file)
     if issues:
@@ -223,7 +225,9 @@ def _read_project_file(layout: Layout, path: Path, stacks: list[str]) -> tuple[P
         if override is None:
             override = {}
         if not isinstance(override, dict):
-            issues.append(ConfigIssue(file, f"environments.{env}", "expected a mapping of overrides or nothing"))
+            issues.append(
+                ConfigIssue(file, f"environments.{env}", "expected a mapping of overrides or nothing")
+            )
             continue
         for key in sorted(set(override) - set(OVERRIDABLE)):
             issues.append(
@@ -253,9 +257,9 @@ def _merge(base: Any, override: Any) -> Any:
 def _in_override(override: dict[str, Any], location: tuple[int | str, ...]) -> bool:
     node: Any = override
     for part in location:
-        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+        try:
             node = node[part]
-        else:
+        except (KeyError, IndexError, TypeError):
             return False
     return True
 
@@ -276,7 +280,9 @@ def _settings_for(project: ProjectFile, env: str) -> tuple[ProjectSettings | Non
         ]
 
 
-def _name_issues(env_name: str, environment: EnvironmentConfig, projects: list[tuple[ProjectFile, ProjectSettings]]) -> list[ConfigIssue]:
+def _name_issues(
+    env_name: str, environment: EnvironmentConfig, projects: list[tuple[ProjectFile, ProjectSettings]]
+) -> list[ConfigIssue]:
     issues = []
     taken: dict[tuple[str, str], str] = {}
     for project, settings in projects:
@@ -338,12 +344,15 @@ def resolve_projects(
     return resolved, issues
 
 
-def _environment_issues(stack: str, file: str, environment: EnvironmentConfig, projects: list[str]) -> list[ConfigIssue]:
+def _environment_issues(
+    stack: str, file: str, environment: EnvironmentConfig, projects: list[str]
+) -> list[ConfigIssue]:
     return [
         ConfigIssue(
             file,
             f"config.{ENVIRONMENT_KEY}.role_exceptions[{index}].project",
-            f"no project {exception.project!r} in environment {stack}; projects: {', '.join(projects) or 'none'}",
+            f"no project {exception.project!r} in environment {stack}; "
+            f"projects: {', '.join(projects) or 'none'}",
         )
         for index, exception in enumerate(environment.role_exceptions)
         if exception.project not in projects

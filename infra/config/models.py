@@ -43,7 +43,9 @@ RESERVED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by")
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     reserved = sorted(set(tags) & set(RESERVED_TAGS))
     if reserved:
-        raise ValueError(f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by the platform; remove")
+        raise ValueError(
+            f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by the platform; remove"
+        )
     for key in tags:
         _matches(TAG_KEY, key, "a valid tag name (1-512 characters, none of <>%&\\?/)")
     for key, value in tags.items():
@@ -106,7 +108,9 @@ class PrivateEndpoints(StrictModel):
     @classmethod
     def _subnet(cls, value: str) -> str:
         if "/virtualNetworks/" not in value or "/subnets/" not in value:
-            raise ValueError(f"{value!r} is not a subnet resource id (…/virtualNetworks/<vnet>/subnets/<subnet>)")
+            raise ValueError(
+                f"{value!r} is not a subnet resource id (…/virtualNetworks/<vnet>/subnets/<subnet>)"
+            )
         return _matches(ARM_ID, value, "an Azure resource id")
 
 

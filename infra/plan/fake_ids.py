@@ -22,7 +22,10 @@ FAKE_CLIENT = {
 # hang below another resource's id given by a scope input.
 _GROUP = "/subscriptions/{sub}/resourceGroups/{resourceGroupName}"
 _IN_GROUP: dict[str, tuple[str, str]] = {
-    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+    "azure-native:operationalinsights:Workspace": (
+        "Microsoft.OperationalInsights/workspaces",
+        "workspaceName",
+    ),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
     "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry/registries", "registryName"),
@@ -30,7 +33,10 @@ _IN_GROUP: dict[str, tuple[str, str]] = {
         "Microsoft.ManagedIdentity/userAssignedIdentities",
         "resourceName",
     ),
-    "azure-native:machinelearningservices:Registry": ("Microsoft.MachineLearningServices/registries", "registryName"),
+    "azure-native:machinelearningservices:Registry": (
+        "Microsoft.MachineLearningServices/registries",
+        "registryName",
+    ),
     "azure-native:machinelearningservices:Workspace": (
         "Microsoft.MachineLearningServices/workspaces",
         "workspaceName",
@@ -40,8 +46,16 @@ _IN_GROUP: dict[str, tuple[str, str]] = {
     "azure-native:insights:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
 }
 _SCOPED: dict[str, tuple[str, str, str]] = {
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
-    "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
+    "azure-native:monitor:DiagnosticSetting": (
+        "resourceUri",
+        "Microsoft.Insights/diagnosticSettings",
+        "name",
+    ),
+    "azure-native:authorization:ManagementLockByScope": (
+        "scope",
+        "Microsoft.Authorization/locks",
+        "lockName",
+    ),
     "azure-native:authorization:RoleAssignment": (
         "scope",
         "Microsoft.Authorization/roleAssignments",
@@ -64,11 +78,17 @@ def _arm_id(token: str, logical_name: str, inputs: dict[str, Any]) -> tuple[str,
     if token == "azure-native:machinelearningservices:Compute":
         name = str(inputs.get("computeName", logical_name))
         workspace = inputs.get("workspaceName", "unknown")
-        return f"{group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}", name
+        return (
+            f"{group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}",
+            name,
+        )
     if token == "azure-native:network:PrivateDnsZoneGroup":
         name = str(inputs.get("privateDnsZoneGroupName", logical_name))
         endpoint = inputs.get("privateEndpointName", "unknown")
-        return f"{group}/providers/Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}", name
+        return (
+            f"{group}/providers/Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}",
+            name,
+        )
     if token in _IN_GROUP:
         path, name_input = _IN_GROUP[token]
         name = str(inputs.get(name_input, logical_name))
@@ -103,7 +123,10 @@ def _identity_response(resource_id: str, identity: dict[str, Any]) -> dict[str, 
     user_assigned = identity.get("userAssignedIdentities")
     if isinstance(user_assigned, list):
         response["userAssignedIdentities"] = {
-            str(uai): {"principalId": fake_uuid("principal", str(uai)), "clientId": fake_uuid("client", str(uai))}
+            str(uai): {
+                "principalId": fake_uuid("principal", str(uai)),
+                "clientId": fake_uuid("client", str(uai)),
+            }
             for uai in user_assigned
         }
     return response

@@ -19,7 +19,9 @@ def plan_stack(stack: str, root: Path = REPOSITORY, monitor: RecordingMonitor | 
         from infra.config.errors import ConfigError, ConfigIssue
 
         known = ", ".join(layout.stacks()) or "none"
-        raise ConfigError([ConfigIssue(layout.relative(layout.stack_file(stack)), "", f"no such stack; stacks: {known}")])
+        raise ConfigError(
+            [ConfigIssue(layout.relative(layout.stack_file(stack)), "", f"no such stack; stacks: {known}")]
+        )
     config = read_stack_config(layout, stack)
     return run_main(
         root,

@@ -53,7 +53,10 @@ def _compute(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _ml_registry(inputs: dict[str, Any]) -> dict[str, Any]:
     regions = [region.get("location") for region in inputs.get("regionDetails") or []]
-    return {"regions": ",".join(str(r) for r in regions), "publicNetworkAccess": inputs.get("publicNetworkAccess")}
+    return {
+        "regions": ",".join(str(r) for r in regions),
+        "publicNetworkAccess": inputs.get("publicNetworkAccess"),
+    }
 
 
 # The settings a reviewer checks first, per resource type; everything is in the JSON plan.
@@ -129,7 +132,11 @@ def render_tree(plan: Plan) -> list[str]:
 
 def _flatten(value: Any, prefix: str = "") -> list[str]:
     if isinstance(value, dict) and value:
-        return [line for key, item in sorted(value.items()) for line in _flatten(item, f"{prefix}.{key}" if prefix else key)]
+        return [
+            line
+            for key, item in sorted(value.items())
+            for line in _flatten(item, f"{prefix}.{key}" if prefix else key)
+        ]
     return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else value}"]
 
 

@@ -101,8 +101,9 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
 
 
 def _first_line(error: BaseException) -> str:
-    message = getattr(error, "message", None) or str(error)
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(error).__name__
+    # SDK messages are often multi-line JSON; squash them so the user sees one line.
+    message = " ".join(str(getattr(error, "message", None) or error).split())
+    return message[:400] or type(error).__name__
 
 
 class WorkspaceJobs:
@@ -115,7 +116,7 @@ class WorkspaceJobs:
     def _view(self, job: Any) -> JobView:
         return JobView(
             name=str(job.name),
-            status=str(job.status or "Unknown"),
+            status=str(getattr(job.status, "value", job.status) or "Unknown"),  # an enum in some versions
             display_name=str(job.display_name or job.name),
             studio_url=job.studio_url or self._studio_url(str(job.name)),
             tags=dict(job.tags or {}),

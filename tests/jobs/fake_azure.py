@@ -1,0 +1,198 @@
+"""A loopback HTTPS fake of Entra ID (ADFS-style authority) and the Azure ML ARM endpoints.
+
+Real MLClient and real DefaultAzureCredential talk to it; every request is recorded, and faults
+can be queued per (method, path suffix) to exercise retries and error handling.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import trustme
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def jwt_for(audience: str) -> str:
+    # Pipeline submission decodes the token (without verifying it) and checks its audience.
+    return f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64({'aud': audience, 'exp': 4102444800})}.c2ln"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    after_success: bool = False  # apply the request first, then answer with the fault
+
+
+class FakeAzure:
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        self.requests: list[Recorded] = []
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.created = 0  # successful job creations
+        self.lock = threading.Lock()
+        server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_cert.configure_cert(context)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeAzure:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.method == method and re.search(fault.pattern, path):
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def cloud_metadata(self) -> dict[str, str]:
+        return {
+            "azure_portal": self.url + "/",
+            "resource_manager": self.url + "/",
+            "active_directory": self.url + "/",
+            "aml_resource_id": "https://ml.azure.com",
+            "storage_endpoint": "core.windows.net",
+            "registry_discovery_endpoint": self.url + "/",
+        }
+
+
+def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:
+            pass
+
+        def _reply(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+            payload = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _body(self) -> Any:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if not raw:
+                return None
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                return {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+
+        def _handle(self, method: str) -> None:
+            url = urlparse(self.path)
+            body = self._body()
+            fake.requests.append(Recorded(method, url.path, body))
+            fault = fake.take_fault(method, url.path)
+            if fault and not fault.after_success:
+                self._reply(
+                    fault.status,
+                    {"error": {"code": "Fault", "message": f"injected {fault.status}"}},
+                    fault.headers,
+                )
+                return
+            status, answer = self._route(method, url.path, body)
+            if fault:
+                status, answer = fault.status, {"error": {"code": "Fault", "message": "injected after apply"}}
+            self._reply(status, answer)
+
+        def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+            if path.endswith("/.well-known/openid-configuration"):
+                base = fake.url + path.split("/.well-known")[0]
+                return 200, {
+                    "token_endpoint": f"{base}/oauth2/token",
+                    "authorization_endpoint": f"{base}/oauth2/authorize",
+                    "issuer": base,
+                }
+            if path.endswith("/oauth2/token"):
+                scope = str(body.get("scope", "")).split()[0].removesuffix("/.default").rstrip("/")
+                return 200, {"access_token": jwt_for(scope), "token_type": "Bearer", "expires_in": 3600}
+            if "/registrymanagement/" in path:
+                return 403, {"error": {"code": "AuthorizationFailed", "message": "no registry access"}}
+            job = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)$", path)
+            if job:
+                return self._job(method, job.group(1), job.group(2), body)
+            compute = re.search(r"/computes/([^/]+)$", path)
+            if compute and method == "GET":
+                return 200, {
+                    "id": path,
+                    "name": compute.group(1),
+                    "location": "westeurope",
+                    "properties": {
+                        "computeType": "AmlCompute",
+                        "properties": {
+                            "vmSize": "Standard_NC96ads_A100_v4",
+                            "scaleSettings": {"maxNodeCount": 2, "minNodeCount": 0},
+                        },
+                    },
+                }
+            if re.search(r"/workspaces/[^/]+/jobs$", path):
+                return 200, {"value": list(fake.jobs.values())}
+            if re.search(r"/workspaces/[^/]+$", path) and method == "GET":
+                return 200, {
+                    "id": path,
+                    "name": path.rsplit("/", 1)[1],
+                    "location": "westeurope",
+                    "properties": {"discoveryUrl": fake.url + "/discovery"},
+                }
+            return 404, {"error": {"code": "ResourceNotFound", "message": f"no route {method} {path}"}}
+
+        def _job(self, method: str, workspace: str, name: str, body: Any) -> tuple[int, Any]:
+            if method == "GET":
+                if name in fake.jobs:
+                    return 200, fake.jobs[name]
+                return 404, {"error": {"code": "UserError", "message": f"job {name} not found"}}
+            if method == "PUT":
+                if name in fake.jobs:
+                    return 409, {"error": {"code": "Conflict", "message": f"job {name} exists"}}
+                properties = dict(body["properties"])
+                properties["status"] = "Running"
+                properties["services"] = {"Studio": {"endpoint": f"https://ml.azure.com/runs/{name}"}}
+                resource = {"id": f"{self.path.split('?')[0]}", "name": name, "properties": properties}
+                fake.jobs[name] = resource
+                fake.created += 1
+                return 201, resource
+            return 405, None
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+    return Handler

@@ -14,10 +14,13 @@ def run(root: Path) -> None:
     """Validate every file before the first resource is registered, so bad input applies nothing."""
     layout = Layout(root)
     stack = pulumi.get_stack()
-    environment = parse_environment(
-        pulumi.runtime.get_config(ENVIRONMENT_KEY),
-        is_secret=pulumi.runtime.is_config_secret(ENVIRONMENT_KEY),
-        file=layout.relative(layout.stack_file(stack)),
+    platform = build_platform(
+        layout,
+        stack,
+        lambda: parse_environment(
+            pulumi.runtime.get_config(ENVIRONMENT_KEY),
+            is_secret=pulumi.runtime.is_config_secret(ENVIRONMENT_KEY),
+            file=layout.relative(layout.stack_file(stack)),
+        ),
     )
-    platform = build_platform(layout, stack, environment)
     export(build(platform, ClientConfig.current()))

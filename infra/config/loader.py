@@ -8,7 +8,7 @@ Pulumi CLI does), so the three can never disagree about what is valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,8 +330,10 @@ def read_projects(layout: Layout, stacks: list[str]) -> tuple[list[ProjectFile],
 
 
 def resolve_projects(
-    env_name: str, environment: EnvironmentConfig, files: Iterable[ProjectFile]
+    env_name: str, environment: EnvironmentConfig | None, files: Iterable[ProjectFile]
 ) -> tuple[list[tuple[ProjectFile, ProjectSettings]], list[ConfigIssue]]:
+    """Each project of the environment with its overrides applied. Without a valid environment the
+    projects are still checked, all but the names that environment would derive."""
     resolved, issues = [], []
     for project in files:
         if env_name not in project.overrides:
@@ -340,7 +342,8 @@ def resolve_projects(
         issues += problems
         if settings is not None:
             resolved.append((project, settings))
-    issues += _name_issues(env_name, environment, resolved)
+    if environment is not None:
+        issues += _name_issues(env_name, environment, resolved)
     return resolved, issues
 
 
@@ -359,21 +362,29 @@ def _environment_issues(
     ]
 
 
-def build_platform(layout: Layout, stack: str, environment: EnvironmentConfig) -> Platform:
-    """Resolve every project of the stack against its environment; raise every problem at once."""
+def build_platform(layout: Layout, stack: str, environment: Callable[[], EnvironmentConfig]) -> Platform:
+    """Resolve every project of the stack against its environment; raise every problem at once,
+    those of the environment and of every project file together."""
     stacks = layout.stacks()
     env_file = layout.relative(layout.stack_file(stack))
-    files, issues = read_projects(layout, stacks if stack in stacks else [*stacks, stack])
-    resolved, problems = resolve_projects(stack, environment, files)
+    issues: list[ConfigIssue] = []
+    env: EnvironmentConfig | None = None
+    try:
+        env = environment()
+    except ConfigError as error:
+        issues += error.issues
+    files, problems = read_projects(layout, stacks if stack in stacks else [*stacks, stack])
     issues += problems
-    names = sorted(settings.name for _, settings in resolved)
-    issues += _environment_issues(stack, env_file, environment, names)
-    if issues:
+    resolved, problems = resolve_projects(stack, env, files)
+    issues += problems
+    if env is not None:
+        issues += _environment_issues(stack, env_file, env, sorted(settings.name for _, settings in resolved))
+    if issues or env is None:
         raise ConfigError(issues)
     resolved.sort(key=lambda pair: pair[1].name)
     return Platform(
         stack=stack,
-        environment=environment,
+        environment=env,
         environment_file=env_file,
         projects=tuple(settings for _, settings in resolved),
         project_files={settings.name: project.file for project, settings in resolved},
@@ -382,7 +393,7 @@ def build_platform(layout: Layout, stack: str, environment: EnvironmentConfig) -
 
 def load_platform(layout: Layout, stack: str) -> Platform:
     """The offline entry point: read the stack file like the CLI does, then the projects."""
-    return build_platform(layout, stack, load_environment_file(layout, stack))
+    return build_platform(layout, stack, lambda: load_environment_file(layout, stack))
 
 
 def validate_all(layout: Layout) -> list[ConfigIssue]:
@@ -396,10 +407,14 @@ def validate_all(layout: Layout) -> list[ConfigIssue]:
     identities: dict[str, str] = {}
     for stack in stacks:
         env_file = layout.relative(layout.stack_file(stack))
+        environment: EnvironmentConfig | None = None
         try:
             environment = load_environment_file(layout, stack)
         except ConfigError as error:
             issues += error.issues
+        resolved, problems = resolve_projects(stack, environment, files)
+        issues += problems
+        if environment is None:
             continue
         other = identities.setdefault(environment.names.stem, env_file)
         if other != env_file:
@@ -411,7 +426,5 @@ def validate_all(layout: Layout) -> list[ConfigIssue]:
                     "the two environments would derive the same resource names",
                 )
             )
-        resolved, problems = resolve_projects(stack, environment, files)
-        issues += problems
         issues += _environment_issues(stack, env_file, environment, sorted(s.name for _, s in resolved))
     return sorted(set(issues))

@@ -49,7 +49,9 @@ def test_unknown_key_in_environment_is_an_error(sandbox: Sandbox) -> None:
     environment = example_environment("dev")
     environment["network"]["isolaton_mode"] = "Disabled"
     sandbox.stack("dev", environment)
-    assert_issue(plan_error(sandbox), "stacks/Pulumi.dev.yaml", f"{ENV_FIELD}.network.isolaton_mode", "unknown key")
+    assert_issue(
+        plan_error(sandbox), "stacks/Pulumi.dev.yaml", f"{ENV_FIELD}.network.isolaton_mode", "unknown key"
+    )
 
 
 def test_invalid_isolation_mode_lists_what_is_allowed(sandbox: Sandbox) -> None:
@@ -70,7 +72,9 @@ def test_unknown_key_in_project_is_an_error(sandbox: Sandbox) -> None:
     project = example_project("vision-lab")
     project["clusters"]["t4-spot"]["max_node"] = 3
     sandbox.project("vision-lab.yaml", project)
-    assert_issue(plan_error(sandbox), "stacks/projects/vision-lab.yaml", "clusters.t4-spot.max_node", "unknown key")
+    assert_issue(
+        plan_error(sandbox), "stacks/projects/vision-lab.yaml", "clusters.t4-spot.max_node", "unknown key"
+    )
 
 
 def test_unknown_vm_size_names_the_cluster_and_the_known_sizes(sandbox: Sandbox) -> None:
@@ -143,7 +147,9 @@ def test_key_that_cannot_be_overridden_per_environment(sandbox: Sandbox) -> None
     project = example_project("vision-lab")
     project["environments"]["dev"] = {"owner": "someone@contoso.com"}
     sandbox.project("vision-lab.yaml", project)
-    assert_issue(plan_error(sandbox), "stacks/projects/vision-lab.yaml", "environments.dev.owner", "overridable:")
+    assert_issue(
+        plan_error(sandbox), "stacks/projects/vision-lab.yaml", "environments.dev.owner", "overridable:"
+    )
 
 
 def test_every_problem_in_every_file_is_reported_at_once(sandbox: Sandbox) -> None:
@@ -183,7 +189,9 @@ def test_fqdn_rules_need_approved_outbound_only(sandbox: Sandbox) -> None:
     environment = example_environment("dev")
     environment["network"]["outbound_rules"] = {"pypi": {"type": "FQDN", "destination": "pypi.org"}}
     sandbox.stack("dev", environment)
-    assert_issue(plan_error(sandbox), "stacks/Pulumi.dev.yaml", f"{ENV_FIELD}.network", "AllowOnlyApprovedOutbound")
+    assert_issue(
+        plan_error(sandbox), "stacks/Pulumi.dev.yaml", f"{ENV_FIELD}.network", "AllowOnlyApprovedOutbound"
+    )
 
 
 def test_basic_container_registry_cannot_be_private(sandbox: Sandbox) -> None:
@@ -197,7 +205,9 @@ def test_reserved_tags_are_set_by_the_platform(sandbox: Sandbox) -> None:
     project = example_project("vision-lab")
     project["tags"] = {"owner": "someone-else"}
     sandbox.project("vision-lab.yaml", project)
-    assert_issue(plan_error(sandbox), "stacks/projects/vision-lab.yaml", "tags", "owner is set by the platform")
+    assert_issue(
+        plan_error(sandbox), "stacks/projects/vision-lab.yaml", "tags", "owner is set by the platform"
+    )
 
 
 def test_registry_needs_exactly_one_of_create_or_existing(sandbox: Sandbox) -> None:
@@ -220,7 +230,9 @@ def test_two_environments_with_the_same_names_are_refused(sandbox: Sandbox) -> N
     sandbox.stack("prod", environment)
     issues = validate_all(Layout(sandbox.root))
     assert any(
-        issue.file == "stacks/Pulumi.prod.yaml" and issue.path.endswith("short_name") and "mlp-dev" in issue.message
+        issue.file == "stacks/Pulumi.prod.yaml"
+        and issue.path.endswith("short_name")
+        and "mlp-dev" in issue.message
         for issue in issues
     ), issues
 
@@ -239,4 +251,6 @@ def test_program_reports_environment_and_project_problems_together(sandbox: Sand
     sandbox.project("vision-lab.yaml", project)
     error = plan_error(sandbox)
     assert_issue(error, "stacks/Pulumi.dev.yaml", f"{ENV_FIELD}.location", "an Azure region name")
-    assert_issue(error, "stacks/projects/vision-lab.yaml", "clusters.t4-spot.max_nodes", "greater than or equal to 1")
+    assert_issue(
+        error, "stacks/projects/vision-lab.yaml", "clusters.t4-spot.max_nodes", "greater than or equal to 1"
+    )

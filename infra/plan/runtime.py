@@ -134,6 +134,16 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorded: dict[str, RecordedResource] = {}
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them (pkg/resource/urn.go NewURN): the parent's whole
+        qualified type chain, and no prefix below the root stack. MockMonitor keeps only the
+        parent's last type, which would make plan URNs differ from those `pulumi up` records."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":

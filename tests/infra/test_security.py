@@ -1,0 +1,242 @@
+"""Every security setting the platform promises, read from what the real program registers."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.plan.runtime import Plan, RecordedResource
+
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+ML_REGISTRY = "azure-native:machinelearningservices:Registry"
+STORAGE = "azure-native:storage:StorageAccount"
+VAULT = "azure-native:keyvault:Vault"
+ACR = "azure-native:containerregistry:Registry"
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+LOCK = "azure-native:authorization:ManagementLockByScope"
+STATEFUL = (WORKSPACE, STORAGE, VAULT, ACR, ML_REGISTRY)
+
+
+@pytest.fixture(params=["dev", "prod"])
+def plan(request: pytest.FixtureRequest, dev_plan: Plan, prod_plan: Plan) -> Plan:
+    return dev_plan if request.param == "dev" else prod_plan
+
+
+def test_storage_accounts_are_locked_down(plan: Plan) -> None:
+    accounts = plan.by_type(STORAGE)
+    assert accounts
+    for account in accounts:
+        inputs = account.inputs
+        assert inputs["isHnsEnabled"] is False, "Azure ML workspace storage must not use HNS"
+        assert inputs["minimumTlsVersion"] == "TLS1_2"
+        assert inputs["enableHttpsTrafficOnly"] is True
+        assert inputs["allowBlobPublicAccess"] is False
+        assert inputs["allowSharedKeyAccess"] is False
+        assert inputs["allowCrossTenantReplication"] is False
+        assert inputs["kind"] == "StorageV2"
+
+
+def test_key_vault_uses_rbac_purge_protection_and_configured_retention(
+    dev_plan: Plan, prod_plan: Plan
+) -> None:
+    for plan, retention in ((dev_plan, 7), (prod_plan, 90)):
+        (vault,) = plan.by_type(VAULT)
+        properties = vault.inputs["properties"]
+        assert properties["enableRbacAuthorization"] is True
+        assert properties["enablePurgeProtection"] is True
+        assert properties["softDeleteRetentionInDays"] == retention
+        assert "accessPolicies" not in properties
+
+
+def test_container_registry_has_no_admin_user_and_is_premium_when_private(
+    dev_plan: Plan, prod_plan: Plan
+) -> None:
+    (dev_acr,) = dev_plan.by_type(ACR)
+    (prod_acr,) = prod_plan.by_type(ACR)
+    for acr in (dev_acr, prod_acr):
+        assert acr.inputs["adminUserEnabled"] is False
+        assert acr.inputs["anonymousPullEnabled"] is False
+    assert prod_acr.inputs["publicNetworkAccess"] == "Disabled"
+    assert prod_acr.inputs["sku"]["name"] == "Premium"
+
+
+def test_workspaces_use_identity_auth_and_the_shared_services(plan: Plan) -> None:
+    shared = {r.type: r.urn for r in plan.resources if r.parent.endswith("SharedServices::shared")}
+    for workspace in plan.by_type(WORKSPACE):
+        inputs = workspace.inputs
+        assert inputs["kind"] == "Default"
+        assert inputs["systemDatastoresAuthMode"] == "identity"
+        assert inputs["identity"]["type"] == "SystemAssigned,UserAssigned"
+        assert inputs["identity"]["userAssignedIdentities"] == [
+            r.id for r in plan.by_type("azure-native:managedidentity:UserAssignedIdentity")
+        ]
+        assert inputs["v1LegacyMode"] is False
+        assert inputs["allowPublicAccessWhenBehindVnet"] is False
+        for setting, shared_type in (
+            ("keyVault", VAULT),
+            ("containerRegistry", ACR),
+            ("applicationInsights", "azure-native:applicationinsights:Component"),
+        ):
+            assert shared[shared_type] in workspace.property_dependencies[setting]
+
+
+def test_network_settings_follow_the_environment(dev_plan: Plan, prod_plan: Plan) -> None:
+    for workspace in dev_plan.by_type(WORKSPACE):
+        assert workspace.inputs["publicNetworkAccess"] == "Enabled"
+        assert workspace.inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    (workspace,) = prod_plan.by_type(WORKSPACE)
+    network = workspace.inputs["managedNetwork"]
+    assert workspace.inputs["publicNetworkAccess"] == "Disabled"
+    assert network["isolationMode"] == "AllowOnlyApprovedOutbound"
+    assert network["outboundRules"]["pypi"] == {
+        "category": "UserDefined",
+        "destination": "pypi.org",
+        "type": "FQDN",
+    }
+    assert (
+        network["outboundRules"]["azure-frontdoor"]["destination"]["serviceTag"] == "AzureFrontDoor.FrontEnd"
+    )
+    for resource in prod_plan.by_type(STORAGE) + prod_plan.by_type(ACR) + prod_plan.by_type(ML_REGISTRY):
+        assert resource.inputs["publicNetworkAccess"] == "Disabled", resource.urn
+
+
+def test_clusters_have_no_public_ip_no_ssh_and_their_own_identity(plan: Plan) -> None:
+    clusters = plan.by_type(COMPUTE)
+    assert clusters
+    for cluster in clusters:
+        compute = cluster.inputs["properties"]
+        aml = compute["properties"]
+        assert compute["computeType"] == "AmlCompute"
+        assert compute["disableLocalAuth"] is True
+        assert aml["enableNodePublicIp"] is False
+        assert aml["remoteLoginPortPublicAccess"] == "Disabled"
+        assert aml["osType"] == "Linux"
+        assert aml["scaleSettings"]["minNodeCount"] == 0
+        assert aml["scaleSettings"]["nodeIdleTimeBeforeScaleDown"].startswith("PT")
+        assert cluster.inputs["identity"] == {"type": "SystemAssigned"}
+        assert cluster.options["delete_before_replace"] is True
+        assert "properties.properties.vmSize" in cluster.options["replace_on_changes"]
+
+
+def test_clusters_get_a_public_ip_only_without_a_managed_network(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from tests.infra.sandbox import example_environment
+
+    environment = example_environment("dev")
+    environment["network"]["isolation_mode"] = "Disabled"
+    sandbox.stack("dev", environment)
+    clusters = sandbox.plan("dev").by_type(COMPUTE)
+    assert clusters and all(
+        c.inputs["properties"]["properties"]["enableNodePublicIp"] is True for c in clusters
+    )
+    assert all(
+        c.inputs["properties"]["properties"]["remoteLoginPortPublicAccess"] == "Disabled" for c in clusters
+    )
+
+
+def _diagnosed(plan: Plan) -> set[str]:
+    return {setting.inputs["resourceUri"] for setting in plan.by_type(DIAGNOSTICS)}
+
+
+def test_diagnostics_go_to_log_analytics_for_every_monitored_resource(plan: Plan) -> None:
+    (logs,) = plan.by_type("azure-native:operationalinsights:Workspace")
+    for setting in plan.by_type(DIAGNOSTICS):
+        assert setting.inputs["workspaceId"] == logs.id
+    diagnosed = _diagnosed(plan)
+    for resource in plan.by_type(WORKSPACE) + plan.by_type(VAULT) + plan.by_type(STORAGE) + plan.by_type(ACR):
+        assert resource.id in diagnosed, f"no diagnostic setting for {resource.urn}"
+    for account in plan.by_type(STORAGE):
+        for service in ("blob", "file"):
+            assert f"{account.id}/{service}Services/default" in diagnosed
+
+
+def taggable(plan: Plan) -> list[RecordedResource]:
+    return [r for r in plan.resources if r.custom and "tags" in r.inputs]
+
+
+def test_required_tags_everywhere(plan: Plan) -> None:
+    tagged = taggable(plan)
+    assert len(tagged) > 10
+    for resource in tagged:
+        tags = resource.inputs["tags"]
+        assert {"owner", "cost-center", "environment", "managed-by"} <= set(tags), resource.urn
+        assert tags["environment"] == plan.stack
+        in_project = "mlplatform:project:Project" in resource.urn
+        assert ("project" in tags) == in_project, resource.urn
+
+
+def test_project_tags_come_from_the_project_file(dev_plan: Plan) -> None:
+    workspace = dev_plan.get(WORKSPACE, "nlp-research-workspace")
+    assert workspace.inputs["tags"]["owner"] == "nlp-lead@contoso.com"
+    assert workspace.inputs["tags"]["cost-center"] == "CC-2310"
+    assert workspace.inputs["tags"]["team"] == "nlp"
+    assert workspace.inputs["tags"]["data-classification"] == "internal"
+
+
+def test_stateful_resources_are_protected_and_locked_in_production_only(
+    dev_plan: Plan, prod_plan: Plan
+) -> None:
+    for resource in prod_plan.resources:
+        assert resource.options.get("protect", False) == (resource.type in STATEFUL), resource.urn
+    assert not any(resource.options.get("protect") for resource in dev_plan.resources)
+    locked = {lock.inputs["scope"] for lock in prod_plan.by_type(LOCK)}
+    for type_ in (WORKSPACE, STORAGE, VAULT, ML_REGISTRY):
+        for resource in prod_plan.by_type(type_):
+            assert resource.id in locked, resource.urn
+    assert dev_plan.by_type(LOCK) == []
+
+
+def test_private_endpoints_with_dns_zone_groups_in_production_only(dev_plan: Plan, prod_plan: Plan) -> None:
+    assert dev_plan.by_type(PRIVATE_ENDPOINT) == []
+    endpoints = {
+        (
+            pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"],
+            pe.inputs["privateLinkServiceConnections"][0]["groupIds"][0],
+        )
+        for pe in prod_plan.by_type(PRIVATE_ENDPOINT)
+    }
+    (workspace,) = prod_plan.by_type(WORKSPACE)
+    (storage,) = prod_plan.by_type(STORAGE)
+    (vault,) = prod_plan.by_type(VAULT)
+    (acr,) = prod_plan.by_type(ACR)
+    assert endpoints == {
+        (workspace.id, "amlworkspace"),
+        (storage.id, "blob"),
+        (storage.id, "file"),
+        (vault.id, "vault"),
+        (acr.id, "registry"),
+    }
+    subnets = {pe.inputs["subnet"]["id"] for pe in prod_plan.by_type(PRIVATE_ENDPOINT)}
+    assert subnets == {
+        "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg-hub-network/providers/"
+        "Microsoft.Network/virtualNetworks/vnet-hub-weu/subnets/snet-ml-private-endpoints"
+    }
+    zones = {
+        group.inputs["privateEndpointName"]: sorted(z["name"] for z in group.inputs["privateDnsZoneConfigs"])
+        for group in prod_plan.by_type(DNS_ZONE_GROUP)
+    }
+    workspace_pe = next(n for n in zones if n.endswith("-amlworkspace"))
+    assert zones[workspace_pe] == ["amlworkspace", "notebooks"]
+    assert len(zones) == 5
+
+
+def test_registry_is_created_in_prod_and_referenced_in_dev(dev_plan: Plan, prod_plan: Plan) -> None:
+    assert dev_plan.by_type(ML_REGISTRY) == []
+    assert dev_plan.outputs["registry"]["managed"] is False
+    assert dev_plan.outputs["registry"]["id"].endswith("/registries/mlr-mlp-prd-0a71")
+    (registry,) = prod_plan.by_type(ML_REGISTRY)
+    assert [region["location"] for region in registry.inputs["regionDetails"]] == [
+        "westeurope",
+        "northeurope",
+    ]
+    for region in registry.inputs["regionDetails"]:
+        storage = region["storageAccountDetails"][0]["systemCreatedStorageAccount"]
+        assert storage["allowBlobPublicAccess"] is False and storage["storageAccountHnsEnabled"] is False
+    assert prod_plan.outputs["registry"] == {"id": registry.id, "managed": True, "name": "mlr-mlp-prd-0a71"}
+
+
+def test_every_child_has_a_parent_component(plan: Plan) -> None:
+    for resource in plan.resources:
+        if resource.custom:
+            assert resource.parent.split("::")[-2].split("$")[-1].startswith("mlplatform:"), resource.urn

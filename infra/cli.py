@@ -27,9 +27,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan = plan_stack(args.stack, root)
     if args.json:
         Path(args.json).write_text(to_json(plan))
-    sys.stdout.write(render_text(plan, plan_sections(platform)))
+    sections = plan_sections(platform)
+    if args.diff_against:
+        from infra.plan.diff import check_protected, diff_plans, render_diff
+        from infra.plan.render import Section
+
+        diff = diff_plans(Path(args.diff_against), plan)
+        sections = [Section(f"Changes against {args.diff_against}", render_diff(diff)), *sections]
+    sys.stdout.write(render_text(plan, sections))
     if args.json:
         print(f"Full plan written to {args.json}")
+    if args.diff_against:
+        check_protected(diff)
     return 0
 
 
@@ -60,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="show what a stack would create, offline")
     plan.add_argument("--stack", default="dev", help="environment (stacks/Pulumi.<stack>.yaml); default dev")
     plan.add_argument("--json", metavar="FILE", help="also write the full plan as JSON to FILE")
+    plan.add_argument(
+        "--diff-against",
+        metavar="BASE_JSON",
+        help="show what changes against an earlier plan (--json of the base branch); "
+        "fails when protected resources would be deleted",
+    )
     plan.set_defaults(run=cmd_plan)
 
     validate = commands.add_parser(
@@ -72,10 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from infra.config.errors import ConfigError
+    from infra.plan.diff import ProtectedDeletionError
 
     try:
         code: int = args.run(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    except ProtectedDeletionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     return code

@@ -1,0 +1,195 @@
+"""The offline plan: deterministic, complete, secret-safe, and a diff that guards production data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+from pulumi_azure_native import resources
+
+from infra.config.loader import Layout, read_stack_config
+from infra.plan.diff import ProtectedDeletionError, check_protected, diff_plans
+from infra.plan.offline import REPOSITORY, plan_stack
+from infra.plan.render import render_text, to_json
+from infra.plan.runtime import SECRET, Plan, run_program
+from tests.infra.sandbox import Sandbox, example_project
+
+
+def test_json_plan_is_byte_identical_between_runs(dev_plan: Plan) -> None:
+    assert to_json(plan_stack("dev")) == to_json(dev_plan)
+
+
+def test_json_plan_has_every_resource_with_its_wiring(prod_plan: Plan) -> None:
+    document = json.loads(to_json(prod_plan))
+    assert [r["urn"] for r in document["resources"]] == sorted(r["urn"] for r in document["resources"])
+    compute = next(r for r in document["resources"] if r["name"] == "nlp-research-a100" and r["custom"])
+    assert compute["type"] == "azure-native:machinelearningservices:Compute"
+    assert compute["physical_name"] == "a100"
+    assert compute["parent"].endswith(
+        "mlplatform:project:Project$mlplatform:compute:GpuCluster::nlp-research-a100"
+    )
+    assert any(dep.endswith("Workspace::nlp-research-workspace") for dep in compute["dependencies"])
+    assert compute["options"]["delete_before_replace"] is True
+    workspace = next(r for r in document["resources"] if r["name"] == "nlp-research-workspace")
+    assert workspace["options"]["protect"] is True
+    assert document["summary"]["azure-native:machinelearningservices:Compute"] == 2
+    assert document["outputs"]["environment"] == "prod"
+
+
+def test_urns_follow_the_engine_form(dev_plan: Plan) -> None:
+    urns = {r.urn for r in dev_plan.resources}
+    assert "urn:pulumi:dev::mlplatform::mlplatform:project:Project::nlp-research" in urns
+    assert (
+        "urn:pulumi:dev::mlplatform::mlplatform:project:Project$mlplatform:compute:GpuCluster"
+        "$azure-native:machinelearningservices:Compute::nlp-research-t4" in urns
+    )
+
+
+def test_text_plan_is_a_tree_with_outputs_and_summary(dev_plan: Plan) -> None:
+    text = render_text(dev_plan)
+    assert text.startswith("Plan for stack 'dev': ")
+    assert "├─ mlplatform:project:Project nlp-research" in text
+    assert (
+        "azure-native:machinelearningservices:Compute nlp-research-a100 (a100)  vmSize=Standard_NC24ads_A100_v4"
+        in text
+    )
+    assert "nodePublicIp=false ssh=Disabled" in text
+    assert "projects.vision-lab.clusters.t4-spot.vm_size: Standard_NC16as_T4_v3" in text
+    total = next(line for line in text.splitlines() if line.strip().startswith("total"))
+    assert int(total.split()[-1]) == len(dev_plan.resources)
+
+
+def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
+    outputs = dev_plan.outputs
+    assert set(outputs) == {
+        "environment", "location", "subscription_id", "tenant_id", "shared_resource_group",
+        "registry", "platform_identity", "projects",
+    }  # fmt: skip
+    nlp = outputs["projects"]["nlp-research"]
+    assert set(nlp) == {"resource_group", "workspace_name", "workspace_id", "storage_account", "clusters"}
+    assert nlp["clusters"]["t4"] == {
+        "name": "t4",
+        "id": f"{nlp['workspace_id']}/computes/t4",
+        "vm_size": "Standard_NC4as_T4_v3",
+        "min_nodes": 0,
+        "max_nodes": 2,
+        "gpus_per_node": 1,
+        "vcpus_per_node": 4,
+        "priority": "LowPriority",
+    }
+    workspace = dev_plan.get("azure-native:machinelearningservices:Workspace", "nlp-research-workspace")
+    assert nlp["workspace_id"] == workspace.id and nlp["workspace_name"] == workspace.physical_name
+
+
+def test_secrets_stay_secret_in_inputs_outputs_and_json() -> None:
+    def program() -> None:
+        token = pulumi.Config("mlplatform").require_secret("webhookToken")
+        resources.ResourceGroup("rg", resource_group_name="rg-x", tags={"token": token})
+        pulumi.export("token", token)
+
+    plan = run_program(
+        program,
+        stack="dev",
+        project="mlplatform",
+        config={"mlplatform:webhookToken": "hunter2"},
+        secret_keys=frozenset({"mlplatform:webhookToken"}),
+    )
+    (group,) = plan.resources
+    assert group.inputs["tags"]["token"] == SECRET
+    assert plan.outputs["token"] == SECRET and plan.secret_outputs == {"token"}
+    assert "hunter2" not in to_json(plan) and "hunter2" not in render_text(plan)
+
+
+def test_encrypted_stack_values_are_read_as_secret_placeholders(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path)
+    sandbox.stack("dev", {"prefix": "mlp"}, **{"mlplatform:alertWebhook": {"secure": "v1:abc"}})
+    config = read_stack_config(Layout(tmp_path), "dev")
+    assert config.secret_keys == {"mlplatform:alertWebhook"}
+    assert config.values["mlplatform:alertWebhook"] == SECRET
+    assert json.loads(config.values["mlplatform:environment"]) == {"prefix": "mlp"}
+
+
+def write_base(sandbox: Sandbox, stack: str) -> Path:
+    base = sandbox.root / f"{stack}-base.json"
+    base.write_text(to_json(sandbox.plan(stack)))
+    return base
+
+
+def test_removing_a_project_deletes_its_resources_in_dev(sandbox: Sandbox) -> None:
+    base = write_base(sandbox, "dev")
+    sandbox.remove_project("vision-lab.yaml")
+    diff = diff_plans(base, sandbox.plan("dev"))
+    deleted = {change.name for change in diff.deleted}
+    assert {"vision-lab", "vision-lab-workspace", "vision-lab-storage", "vision-lab-t4-spot"} <= deleted
+    assert diff.created == [] and diff.protected_deletions == []
+    check_protected(diff)
+
+
+def test_removing_a_project_from_production_fails_loudly(sandbox: Sandbox) -> None:
+    base = write_base(sandbox, "prod")
+    project = example_project("nlp-research")
+    del project["environments"]["prod"]
+    sandbox.project("nlp-research.yaml", project)
+    diff = diff_plans(base, sandbox.plan("prod"))
+    assert {c.name for c in diff.protected_deletions} == {"nlp-research-workspace", "nlp-research-storage"}
+    with pytest.raises(ProtectedDeletionError, match="nlp-research-workspace"):
+        check_protected(diff)
+
+
+def test_changing_a_vm_size_replaces_only_that_cluster(sandbox: Sandbox) -> None:
+    base = write_base(sandbox, "dev")
+    project = example_project("vision-lab")
+    project["clusters"]["t4-spot"]["vm_size"] = "Standard_NC64as_T4_v3"
+    sandbox.project("vision-lab.yaml", project)
+    diff = diff_plans(base, sandbox.plan("dev"))
+    assert [(c.name, c.replace) for c in diff.updated if c.type.endswith(":Compute")] == [
+        ("vision-lab-t4-spot", True)
+    ]
+    assert diff.created == [] and diff.deleted == []
+
+
+def test_scaling_a_cluster_is_an_update_in_place(sandbox: Sandbox) -> None:
+    base = write_base(sandbox, "dev")
+    project = example_project("vision-lab")
+    project["clusters"]["t4-spot"]["max_nodes"] = 3
+    sandbox.project("vision-lab.yaml", project)
+    diff = diff_plans(base, sandbox.plan("dev"))
+    assert [(c.name, c.replace, c.keys) for c in diff.updated] == [
+        ("vision-lab-t4-spot", False, ("properties",))
+    ]
+
+
+def run_cli(*args: str, cwd: Path = REPOSITORY) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_plan_writes_json_and_refuses_protected_deletions(sandbox: Sandbox) -> None:
+    base = sandbox.root / "base.json"
+    result = run_cli("plan", "--stack", "prod", "--json", str(base), cwd=sandbox.root)
+    assert result.returncode == 0, result.stderr
+    assert "Resources by type:" in result.stdout and json.loads(base.read_text())["stack"] == "prod"
+
+    sandbox.remove_project("nlp-research.yaml")
+    result = run_cli("plan", "--stack", "prod", "--diff-against", str(base), cwd=sandbox.root)
+    assert result.returncode == 3
+    assert "to delete" in result.stdout and "deletes 2 protected resource(s)" in result.stderr
+
+
+def test_cli_reports_configuration_problems_with_exit_code_2(sandbox: Sandbox) -> None:
+    sandbox.project("broken.yaml", {"name": "Broken", "environments": {"dev": None}})
+    result = run_cli("validate", cwd=sandbox.root)
+    assert result.returncode == 2
+    assert "stacks/projects/broken.yaml: name: 'Broken' is not a valid project name" in result.stderr
+    assert "stacks/projects/broken.yaml: owner: required field is missing" in result.stderr
+    assert run_cli("plan", "--stack", "dev", cwd=sandbox.root).returncode == 2

@@ -1,0 +1,93 @@
+"""Names: within Azure's rules, deterministic, and failing clearly when they cannot fit."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import naming
+from infra.naming import EnvironmentNames, NamingError
+from infra.plan.runtime import Plan
+
+RULE_OF_TYPE = {
+    "azure-native:resources:ResourceGroup": "resource group",
+    "azure-native:storage:StorageAccount": "storage account",
+    "azure-native:keyvault:Vault": "key vault",
+    "azure-native:containerregistry:Registry": "container registry",
+    "azure-native:machinelearningservices:Registry": "machine learning registry",
+    "azure-native:machinelearningservices:Workspace": "machine learning workspace",
+    "azure-native:machinelearningservices:Compute": "compute cluster",
+    "azure-native:operationalinsights:Workspace": "log analytics workspace",
+    "azure-native:applicationinsights:Component": "application insights",
+    "azure-native:managedidentity:UserAssignedIdentity": "managed identity",
+    "azure-native:network:PrivateEndpoint": "private endpoint",
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_physical_name_follows_its_azure_rule(stack: str, dev_plan: Plan, prod_plan: Plan) -> None:
+    plan = dev_plan if stack == "dev" else prod_plan
+    checked = 0
+    for resource in plan.resources:
+        kind = RULE_OF_TYPE.get(resource.type)
+        if kind:
+            naming.RULES[kind].check(resource.physical_name)
+            checked += 1
+    assert checked >= 15
+
+
+def test_names_are_the_same_on_every_run() -> None:
+    names = EnvironmentNames("mlp", "dev")
+    project = names.project("nlp-research")
+    assert (names.key_vault, names.container_registry, names.ml_registry) == (
+        "kv-mlp-dev-24f7",
+        "crmlpdevae6c",
+        "mlr-mlp-dev-fec4",
+    )
+    assert (project.resource_group, project.workspace, project.storage_account) == (
+        "rg-mlp-dev-nlp-research",
+        "mlw-mlp-dev-nlp-research",
+        "stmlpdevnlpresearche009",
+    )
+
+
+def test_globally_unique_names_differ_per_environment_and_project() -> None:
+    dev, prod = EnvironmentNames("mlp", "dev"), EnvironmentNames("mlp", "prd")
+    assert dev.key_vault != prod.key_vault and dev.container_registry != prod.container_registry
+    assert dev.project("ab-c").storage_account != dev.project("abc").storage_account
+
+
+def test_long_names_are_truncated_but_keep_the_hash_of_the_full_identity() -> None:
+    names = EnvironmentNames("abcdef", "prod")
+    first = names.project("customer-support-llm-aa").storage_account
+    second = names.project("customer-support-llm-ab").storage_account
+    assert len(first) == len(second) == 24
+    assert first[:20] == second[:20] and first != second
+
+
+def test_workspace_name_that_cannot_fit_says_by_how_much() -> None:
+    with pytest.raises(NamingError, match=r"is 35 characters .* shorten the project name by 2 characters"):
+        _ = EnvironmentNames("abcdef", "prod").project("customer-support-ll").workspace
+
+
+@pytest.mark.parametrize("name", ["a1", "gpu-a100", "t4", "A100x8-lowprio01"])
+def test_valid_compute_names(name: str) -> None:
+    naming.check_compute_name(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("a", "1 characters"),
+        ("1gpu", "starting with a letter"),
+        ("gpu-", "not ending in '-'"),
+        ("a" * 17, "17 characters"),
+    ],
+)
+def test_invalid_compute_names(name: str, reason: str) -> None:
+    with pytest.raises(NamingError, match=reason):
+        naming.check_compute_name(name)
+
+
+def test_key_vault_rule_refuses_double_hyphens() -> None:
+    with pytest.raises(NamingError, match="single hyphens"):
+        naming.RULES["key vault"].check("kv--x")

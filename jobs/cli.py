@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from jobs.errors import JobsError
 
 if TYPE_CHECKING:
-    from jobs.submit import ClientFactory
+    from jobs.submit import ClientFactory, Polling, WorkspaceJobs
     from jobs.targets import Target
 
 EXIT_USER_ERROR = 2
@@ -90,15 +90,17 @@ def main(
     client_factory: ClientFactory | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    polling: Polling | None = None,
 ) -> int:
-    """Run the CLI. `client_factory` builds the MLClient for a target (default: DefaultAzureCredential)."""
+    """Run the CLI. `client_factory` builds the MLClient for a target (default: DefaultAzureCredential);
+    `polling` sets how `--wait` polls (default: 5 s growing to 60 s, real sleep)."""
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = _parser().parse_args(argv)
     factory = client_factory or _default_factory
     try:
         if args.command == "finetune":
-            return _finetune(args, factory, stdout)
+            return _finetune(args, factory, stdout, polling)
         target = _target(args, offline=False)
         from jobs.submit import WorkspaceJobs
 
@@ -106,7 +108,7 @@ def main(
         if args.command == "status":
             view = jobs.get(args.name)
             stdout.write(f"{view.name}  {view.status}  {view.display_name}\n{view.studio_url}\n")
-            return _wait(jobs, view.name, args, stdout) if args.wait else 0
+            return _wait(jobs, view.name, args, stdout, polling) if args.wait else 0
         if args.command == "list":
             for view in jobs.list_project(args.limit):
                 stdout.write(f"{view.name}  {view.status}  recipe={view.tags.get('recipe', '?')}\n")
@@ -119,7 +121,7 @@ def main(
         return EXIT_USER_ERROR
 
 
-def _finetune(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+def _finetune(args: argparse.Namespace, factory: ClientFactory, out: TextIO, polling: Polling | None) -> int:
     from jobs.build import build_job
     from jobs.checks import check_recipe
     from jobs.recipes import load_recipe
@@ -145,14 +147,16 @@ def _finetune(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> 
     submission = jobs.submit(built)
     verb = "attached to existing job" if submission.attached else "submitted"
     out.write(f"{verb}: {submission.job.name} ({submission.job.status})\n{submission.job.studio_url}\n")
-    return _wait(jobs, submission.job.name, args, out) if args.wait else 0
+    return _wait(jobs, submission.job.name, args, out, polling) if args.wait else 0
 
 
-def _wait(jobs: Any, name: str, args: argparse.Namespace, out: TextIO) -> int:
+def _wait(
+    jobs: WorkspaceJobs, name: str, args: argparse.Namespace, out: TextIO, polling: Polling | None
+) -> int:
     from jobs.submit import follow
 
     try:
-        final = follow(jobs, name, out)
+        final = follow(jobs, name, out, polling)
     except KeyboardInterrupt:
         if args.cancel_on_interrupt:
             jobs.cancel(name)
@@ -160,4 +164,10 @@ def _wait(jobs: Any, name: str, args: argparse.Namespace, out: TextIO) -> int:
         else:
             out.write(f"\ndetached; {name} keeps running (azml-jobs status {name} --wait ...)\n")
         return EXIT_INTERRUPTED
-    return 0 if final.status == "Completed" else EXIT_JOB_FAILED
+    if final.status == "Completed":
+        out.write(f"{name} completed\n")
+        return 0
+    out.write(f"{name} ended {final.status}\n")
+    if final.status == "Failed":
+        out.write(f"error: {jobs.error(name) or 'no error recorded; see the studio logs'}\n")
+    return EXIT_JOB_FAILED

@@ -20,6 +20,21 @@ TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "NotResponding
 
 
 @dataclass(frozen=True)
+class Polling:
+    """How `follow` waits between polls: injectable so tests poll instantly on a fake clock."""
+
+    first_interval: float = 5.0
+    max_interval: float = 60.0
+    growth: float = 1.5
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def next_interval(self, interval: float, changed: bool) -> float:
+        """Back to the first interval whenever something changed, else grow up to the maximum."""
+        return self.first_interval if changed else min(interval * self.growth, self.max_interval)
+
+
+@dataclass(frozen=True)
 class JobView:
     name: str
     status: str
@@ -174,37 +189,40 @@ class WorkspaceJobs:
         with azure_errors(self._target, f"cancelling {name}"):
             self._client.jobs.begin_cancel(name).result()
 
+    def error(self, name: str) -> str | None:
+        """The error a failed job reported, from run history (the ARM job resource carries none).
 
-def follow(
-    jobs: WorkspaceJobs,
-    name: str,
-    out: TextIO,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    first_interval: float = 5.0,
-    max_interval: float = 60.0,
-) -> JobView:
+        The SDK's own `jobs.stream` reads it the same way; there is no public accessor.
+        """
+        with azure_errors(self._target, f"reading the error of {name}"):
+            details = self._client.jobs._runs_operations.get_run_details(name)
+        error = getattr(getattr(details, "error", None), "error", None)
+        if error is None:
+            return None
+        return " ".join(f"{error.code or ''}: {error.message or ''}".split()).strip(": ") or None
+
+
+def follow(jobs: WorkspaceJobs, name: str, out: TextIO, polling: Polling | None = None) -> JobView:
     """Poll until the job ends, printing status transitions and pipeline steps.
 
     Polling `jobs.get` (not `jobs.stream`, which is unreliable in CI) with a backoff that resets
     whenever something changes, so an active job is followed closely and an idle one cheaply.
     """
-    started = clock()
-    interval = first_interval
+    polling = polling or Polling()
+    started = polling.clock()
+    interval = polling.first_interval
     seen: dict[str, str] = {}
     while True:
         view = jobs.get(name)
-        changed = _report(out, seen, name, view.status, clock() - started, "job")
+        changed = _report(out, seen, name, view.status, polling.clock() - started, "job")
         if view.job_type == "pipeline":
             for step in jobs.children(name):
-                changed |= _report(
-                    out, seen, step.name, step.status, clock() - started, f"step {step.display_name}"
-                )
+                label = f"step {step.display_name}"
+                changed |= _report(out, seen, step.name, step.status, polling.clock() - started, label)
         if view.status in TERMINAL_STATUSES:
             return view
-        interval = first_interval if changed else min(interval * 1.5, max_interval)
-        sleep(interval)
+        interval = polling.next_interval(interval, changed)
+        polling.sleep(interval)
 
 
 def _report(out: TextIO, seen: dict[str, str], key: str, status: str, elapsed: float, label: str) -> bool:

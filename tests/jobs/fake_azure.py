@@ -51,6 +51,13 @@ class FakeAzure:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.created = 0  # successful job creations
+        # Scripted status per job: the head is the current status; `tick()` (time passing, driven
+        # by the client's injected sleep) moves every timeline on by one; the last entry stays.
+        self.timelines: dict[str, list[str]] = {}
+        # Pipeline steps (run history children) per parent job: step name -> its timeline.
+        self.steps: dict[str, dict[str, list[str]]] = {}
+        self.errors: dict[str, str] = {}  # run history error message of failed jobs
+        self.cancelled: list[str] = []
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -58,7 +65,7 @@ class FakeAzure:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> FakeAzure:
         self.thread.start()
@@ -75,6 +82,24 @@ class FakeAzure:
                     self.faults.remove(fault)
                     return fault
         return None
+
+    def tick(self) -> None:
+        timelines = [*self.timelines.values(), *(t for steps in self.steps.values() for t in steps.values())]
+        for timeline in timelines:
+            if len(timeline) > 1:
+                timeline.pop(0)
+
+    def status(self, name: str, default: str) -> str:
+        timeline = self.timelines.get(name)
+        return timeline[0] if timeline else default
+
+    def add_job(self, workspace_path: str, name: str, job_type: str, status: str) -> None:
+        """A job that exists before the test runs, as another client would have created it."""
+        self.jobs[name] = {
+            "id": f"{workspace_path}/jobs/{name}",
+            "name": name,
+            "properties": {"jobType": job_type, "status": status, "experimentName": "x", "jobs": {}},
+        }
 
     def cloud_metadata(self) -> dict[str, str]:
         return {
@@ -123,10 +148,11 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     fault.headers,
                 )
                 return
+            self.headers_out: dict[str, str] = {}
             status, answer = self._route(method, url.path, body)
             if fault:
                 status, answer = fault.status, {"error": {"code": "Fault", "message": "injected after apply"}}
-            self._reply(status, answer)
+            self._reply(status, answer, self.headers_out)
 
         def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
             if path.endswith("/.well-known/openid-configuration"):
@@ -139,6 +165,17 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if path.endswith("/oauth2/token"):
                 scope = str(body.get("scope", "")).split()[0].removesuffix("/.default").rstrip("/")
                 return 200, {"access_token": jwt_for(scope), "token_type": "Bearer", "expires_in": 3600}
+            if path == "/discovery":
+                # The workspace's discovery document: run history ("api") is served here too.
+                return 200, {key: fake.url for key in ("api", "catalog", "experimentation", "history")}
+            history = re.search(r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)/(children|details)$", path)
+            if history and method == "GET":
+                return self._history(history.group(1), history.group(2))
+            cancel = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)/cancel$", path)
+            if cancel and method == "POST":
+                return self._cancel(cancel.group(2))
+            if path.startswith("/operations/") and method == "GET":
+                return 200, {"status": "Succeeded"}
             if "/registrymanagement/" in path:
                 return 403, {"error": {"code": "AuthorizationFailed", "message": "no registry access"}}
             job = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)$", path)
@@ -169,16 +206,40 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 }
             return 404, {"error": {"code": "ResourceNotFound", "message": f"no route {method} {path}"}}
 
+        def _history(self, run: str, what: str) -> tuple[int, Any]:
+            if what == "details":
+                status = fake.jobs.get(run, {}).get("properties", {}).get("status", "Unknown")
+                details: dict[str, Any] = {"runId": run, "status": status}
+                if run in fake.errors:
+                    details["error"] = {"error": {"code": "UserError", "message": fake.errors[run]}}
+                return 200, details
+            runs = [
+                {"runId": step, "displayName": step, "status": timeline[0]}
+                for step, timeline in fake.steps.get(run, {}).items()
+            ]
+            return 200, {"value": runs}
+
+        def _cancel(self, name: str) -> tuple[int, Any]:
+            if name not in fake.jobs:
+                return 404, {"error": {"code": "UserError", "message": f"job {name} not found"}}
+            fake.cancelled.append(name)
+            fake.timelines[name] = ["CancelRequested", "Canceled"]
+            # Asynchronous, as in Azure: the poller follows Location until it answers 200.
+            self.headers_out = {"Location": f"{fake.url}/operations/cancel-{name}", "Retry-After": "0"}
+            return 202, None
+
         def _job(self, method: str, workspace: str, name: str, body: Any) -> tuple[int, Any]:
             if method == "GET":
                 if name in fake.jobs:
+                    properties = fake.jobs[name]["properties"]
+                    properties["status"] = fake.status(name, properties["status"])
                     return 200, fake.jobs[name]
                 return 404, {"error": {"code": "UserError", "message": f"job {name} not found"}}
             if method == "PUT":
                 if name in fake.jobs:
                     return 409, {"error": {"code": "Conflict", "message": f"job {name} exists"}}
                 properties = dict(body["properties"])
-                properties["status"] = "Running"
+                properties["status"] = fake.status(name, "Running")
                 properties["services"] = {"Studio": {"endpoint": f"https://ml.azure.com/runs/{name}"}}
                 resource = {"id": f"{self.path.split('?')[0]}", "name": name, "properties": properties}
                 fake.jobs[name] = resource

@@ -1,63 +1,14 @@
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_azure import FakeAzure, Fault
-from stackdata import CLUSTER_ID, RECIPES
-
-from jobs.cli import main
-from jobs.submit import connect
-
-_cloud_counter = iter(range(10_000))
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAzure]:
-    with FakeAzure() as server:
-        bundle = tmp_path / "ca.pem"
-        server.ca.cert_pem.write_to_path(str(bundle))
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-        # The real DefaultAzureCredential resolves to EnvironmentCredential against the fake.
-        # Tenant "adfs" makes MSAL skip Microsoft's instance discovery, which needs the internet.
-        monkeypatch.setenv("AZURE_TENANT_ID", "adfs")
-        monkeypatch.setenv("AZURE_CLIENT_ID", "client")
-        monkeypatch.setenv("AZURE_CLIENT_SECRET", "secret")
-        monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.url)
-        monkeypatch.delenv("AZUREML_CURRENT_CLOUD", raising=False)
-        monkeypatch.setattr("jobs.cli.git_commit", lambda: "0123abc")
-        yield server
-
-
-def factory(fake: FakeAzure) -> Any:
-    # MLClient registers custom clouds globally by name: use a fresh name per client.
-    def make(target: Any, registry: str | None) -> Any:
-        return connect(
-            target,
-            registry,
-            cloud=f"FakeCloud{next(_cloud_counter)}",
-            cloud_metadata=fake.cloud_metadata(),
-            retry_backoff_factor=0.01,
-            retry_backoff_max=0.05,
-            retry_total=3,
-        )
-
-    return make
-
-
-def finetune(fake: FakeAzure, outputs_file: Path, recipe: str, *extra: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["finetune", str(RECIPES / f"{recipe}.yaml"), "--stack", "dev", "--project", "nlp-research"]
-    code = main(
-        [*argv, "--outputs", str(outputs_file), *extra], client_factory=factory(fake), out=out, err=err
-    )
-    return code, out.getvalue(), err.getvalue()
+from fake_cli import finetune, run
+from stackdata import CLUSTER_ID
 
 
 def puts(fake: FakeAzure) -> list[Any]:
@@ -157,10 +108,7 @@ def test_status_and_list(fake: FakeAzure, outputs_file: Path) -> None:
     assert code == 0
     name = dry.splitlines()[0].removeprefix("# job name: ")
     assert finetune(fake, outputs_file, "phi3-mini-chat-lora")[0] == 0
-    target = ["--stack", "dev", "--project", "nlp-research", "--outputs", str(outputs_file)]
-    out = io.StringIO()
-    assert main(["status", name, *target], client_factory=factory(fake), out=out) == 0
-    assert f"{name}  Running" in out.getvalue()
-    out = io.StringIO()
-    assert main(["list", *target], client_factory=factory(fake), out=out) == 0
-    assert f"{name}  Running  recipe=phi3-mini-chat-lora" in out.getvalue()
+    code, out, _ = run(fake, outputs_file, "status", name)
+    assert code == 0 and f"{name}  Running" in out
+    code, out, _ = run(fake, outputs_file, "list")
+    assert code == 0 and f"{name}  Running  recipe=phi3-mini-chat-lora" in out

@@ -1,0 +1,53 @@
+"""Running the real CLI against the FakeAzure server: real MLClient, real DefaultAzureCredential."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from fake_azure import FakeAzure
+from stackdata import RECIPES
+
+from jobs.cli import main
+from jobs.submit import Polling, connect
+
+_cloud_counter = iter(range(10_000))
+TARGET_ARGS = ["--stack", "dev", "--project", "nlp-research"]
+
+
+def factory(fake: FakeAzure) -> Any:
+    # MLClient registers custom clouds globally by name: use a fresh name per client.
+    def make(target: Any, registry: str | None) -> Any:
+        return connect(
+            target,
+            registry,
+            cloud=f"FakeCloud{next(_cloud_counter)}",
+            cloud_metadata=fake.cloud_metadata(),
+            retry_backoff_factor=0.01,
+            retry_backoff_max=0.05,
+            retry_total=3,
+        )
+
+    return make
+
+
+def run(
+    fake: FakeAzure, outputs_file: Path, *argv: str, polling: Polling | None = None
+) -> tuple[int, str, str]:
+    """`azml-jobs ARGV --stack dev --project nlp-research --outputs FILE`: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        [*argv, *TARGET_ARGS, "--outputs", str(outputs_file)],
+        client_factory=factory(fake),
+        out=out,
+        err=err,
+        polling=polling,
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
+def finetune(
+    fake: FakeAzure, outputs_file: Path, recipe: str, *extra: str, polling: Polling | None = None
+) -> tuple[int, str, str]:
+    return run(fake, outputs_file, "finetune", str(RECIPES / f"{recipe}.yaml"), *extra, polling=polling)

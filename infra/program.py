@@ -8,10 +8,12 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra.components.access import EnvironmentAccess
 from infra.components.project import Project
 from infra.components.shared import SharedServices
 from infra.config.loader import Platform
 from infra.config.models import ProjectSettings
+from infra.policy.access import PLATFORM_IDENTITY, ScopeKind, environment_grants
 from infra.skus import require_sku
 
 
@@ -56,8 +58,37 @@ def build(platform: Platform, client: ClientConfig) -> dict[str, Any]:
         subscription_id=client.subscription_id,
         tenant_id=client.tenant_id,
     )
+    grants = environment_grants(env, platform.projects, client.subscription_id)
+    access = EnvironmentAccess("environment-access")
+    scopes: dict[ScopeKind, pulumi.Input[str]] = {
+        "key_vault": shared.key_vault_id,
+        "container_registry": shared.container_registry_id,
+        "ml_registry": shared.registry_id,
+    }
+    identities: dict[str, pulumi.Input[str]] = {PLATFORM_IDENTITY: shared.identity_principal_id}
+    # A registry of another stack: the same person may be granted there by that stack too.
+    external: frozenset[ScopeKind] = frozenset({"ml_registry"}) if env.registry.existing_id else frozenset()
+    identity_grants = access.assign(
+        [g for g in grants if g.holder is not None], scopes=scopes, identities=identities
+    )
+    access.assign(
+        [g for g in grants if g.holder is None],
+        scopes=scopes,
+        identities=identities,
+        external_scopes=external,
+    )
     projects = {
-        settings.name: (settings, Project(settings, environment=env, stack=platform.stack, shared=shared))
+        settings.name: (
+            settings,
+            Project(
+                settings,
+                environment=env,
+                stack=platform.stack,
+                shared=shared,
+                subscription_id=client.subscription_id,
+                workspace_depends_on=identity_grants,
+            ),
+        )
         for settings in platform.projects
     }
     return {

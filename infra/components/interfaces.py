@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
 from infra.config.models import LockLevel, PrivateEndpoints
+from infra.policy.access import RoleGrant
 
 MANAGED_BY = "pulumi/azureml-platform"
 
@@ -76,6 +77,32 @@ def lock(
         scope=scope,
         notes="Production data: remove the lock in the environment config before deleting on purpose.",
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def role_assignment(
+    grant: RoleGrant,
+    *,
+    scope: pulumi.Input[str],
+    principal_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+    retain_on_delete: bool = False,
+) -> authorization.RoleAssignment:
+    """One role assignment of the access model. Its name comes from the grant (values known at plan
+    time, so it never churns); `scope` and `principal_id` are the real outputs, so the assignment
+    waits for the resource and the identity it names. `principal_type` is always set: without it a
+    fresh managed identity fails with PrincipalNotFound while Entra replicates."""
+    return authorization.RoleAssignment(
+        f"ra-{grant.name}",
+        authorization.RoleAssignmentArgs(
+            role_assignment_name=grant.name,
+            scope=scope,
+            principal_id=principal_id,
+            principal_type=grant.principal_type,
+            role_definition_id=grant.role_definition_id,
+            description=grant.description,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete or None),
     )
 
 

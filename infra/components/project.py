@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import resources, storage
 
+from infra.components.access import ProjectAccess
+from infra.components.budget import monthly_budget
 from infra.components.cluster import GpuCluster
 from infra.components.interfaces import PrivateEndpoint, PrivateLinkTarget, lock, tags
 from infra.components.shared import SharedServices
@@ -20,6 +23,14 @@ from infra.config.models import (
     ServiceTagRule,
 )
 from infra.naming import private_endpoint_name
+from infra.policy.access import (
+    CLUSTER_PREFIX,
+    PLATFORM_IDENTITY,
+    WORKSPACE_IDENTITY,
+    ScopeKind,
+    project_grants,
+)
+from infra.policy.budget import budget_plan
 from infra.skus import require_sku
 
 
@@ -88,8 +99,12 @@ class Project(pulumi.ComponentResource):
         environment: EnvironmentConfig,
         stack: str,
         shared: SharedServices,
+        subscription_id: str,
+        workspace_depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`workspace_depends_on`: what must exist before the workspace (the platform identity's
+        role assignments on shared services)."""
         super().__init__("mlplatform:project:Project", project.name, None, opts)
         env = environment
         names = env.names.project(project.name)
@@ -142,6 +157,28 @@ class Project(pulumi.ComponentResource):
             diagnostics.send(f"{label}-storage-{service}", _service_id(account.id, service), parent=self)
         lock(f"{label}-storage", account.id, env.lock_level, parent=self)
 
+        plan = budget_plan(env, project)
+        if plan is not None:
+            monthly_budget(
+                f"{label}-budget", budget_name=names.budget, scope=group.id, plan=plan, parent=self
+            )
+
+        # The workspace's user-assigned identity must reach storage before the workspace is
+        # created; the system-assigned identity and the clusters' exist only afterwards.
+        grants = project_grants(env, project, subscription_id)
+        access = ProjectAccess(f"{label}-access", opts=child)
+        scopes: dict[ScopeKind, pulumi.Input[str]] = {
+            "resource_group": group.id,
+            "storage": account.id,
+            "key_vault": shared.key_vault_id,
+            "container_registry": shared.container_registry_id,
+            "ml_registry": shared.registry_id,
+        }
+        identities: dict[str, pulumi.Input[str]] = {PLATFORM_IDENTITY: shared.identity_principal_id}
+        platform_identity = access.assign(
+            [g for g in grants if g.holder == PLATFORM_IDENTITY], scopes=scopes, identities=identities
+        )
+
         isolated = env.network.isolation_mode != "Disabled"
         workspace = ml.Workspace(
             f"{label}-workspace",
@@ -167,7 +204,10 @@ class Project(pulumi.ComponentResource):
             provision_network_now=isolated,
             v1_legacy_mode=False,
             tags=common,
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful,
+                pulumi.ResourceOptions(depends_on=[*workspace_depends_on, *platform_identity]),
+            ),
         )
         diagnostics.send(f"{label}-workspace", workspace.id, parent=self)
         lock(f"{label}-workspace", workspace.id, env.lock_level, parent=self)
@@ -227,6 +267,14 @@ class Project(pulumi.ComponentResource):
         self.workspace_id = workspace.id
         self.workspace_principal_id = workspace.identity.apply(
             lambda identity: identity.principal_id if identity else ""
+        )
+
+        scopes["workspace"] = workspace.id
+        identities[WORKSPACE_IDENTITY] = self.workspace_principal_id
+        for compute_name, output in self.clusters.items():
+            identities[f"{CLUSTER_PREFIX}{compute_name}"] = output.principal_id
+        access.assign(
+            [g for g in grants if g.holder != PLATFORM_IDENTITY], scopes=scopes, identities=identities
         )
         self.register_outputs(
             {

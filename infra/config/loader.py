@@ -18,10 +18,16 @@ from pydantic import ValidationError
 
 from infra import naming
 from infra.config.errors import ConfigError, ConfigIssue, dotted, issue_from_error, issues_from_validation
-from infra.config.models import OVERRIDABLE, EnvironmentConfig, ProjectSettings
+from infra.config.models import (
+    ENVIRONMENT_FIELD,
+    ENVIRONMENT_KEY,
+    NAMESPACE,
+    OVERRIDABLE,
+    EnvironmentConfig,
+    ProjectSettings,
+)
 
-NAMESPACE = "mlplatform"
-ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
+__all__ = ["ENVIRONMENT_FIELD", "ENVIRONMENT_KEY", "NAMESPACE"]
 STACK_FILE_PREFIX = "Pulumi."
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -117,7 +123,8 @@ def _without_secure(value: Any) -> Any:
 def _as_config_string(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"))
+    # YAML dates (budgets.start_date) become ISO strings, as the Pulumi CLI passes them.
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def read_stack_config(layout: Layout, stack: str) -> StackConfig:
@@ -348,12 +355,23 @@ def resolve_projects(
 
 
 def _environment_issues(
-    stack: str, file: str, environment: EnvironmentConfig, projects: list[str]
+    stack: str, file: str, environment: EnvironmentConfig, resolved: list[tuple[ProjectFile, ProjectSettings]]
 ) -> list[ConfigIssue]:
-    return [
+    """Rules across the environment and all its projects: exceptions, privileged roles, GPU quota."""
+    from infra.policy import Onboarded
+    from infra.policy.access import access_issues
+    from infra.policy.quota import quota_issues
+
+    onboarded = [
+        Onboarded(settings, project.file, stack, project.overrides.get(stack, {}))
+        for project, settings in resolved
+    ]
+    projects = sorted(settings.name for _, settings in resolved)
+    issues = access_issues(file, environment, onboarded) + quota_issues(file, environment, onboarded)
+    return issues + [
         ConfigIssue(
             file,
-            f"config.{ENVIRONMENT_KEY}.role_exceptions[{index}].project",
+            f"{ENVIRONMENT_FIELD}.role_exceptions[{index}].project",
             f"no project {exception.project!r} in environment {stack}; "
             f"projects: {', '.join(projects) or 'none'}",
         )
@@ -378,7 +396,7 @@ def build_platform(layout: Layout, stack: str, environment: Callable[[], Environ
     resolved, problems = resolve_projects(stack, env, files)
     issues += problems
     if env is not None:
-        issues += _environment_issues(stack, env_file, env, sorted(settings.name for _, settings in resolved))
+        issues += _environment_issues(stack, env_file, env, resolved)
     if issues or env is None:
         raise ConfigError(issues)
     resolved.sort(key=lambda pair: pair[1].name)
@@ -421,10 +439,10 @@ def validate_all(layout: Layout) -> list[ConfigIssue]:
             issues.append(
                 ConfigIssue(
                     env_file,
-                    f"config.{ENVIRONMENT_KEY}.short_name",
+                    f"{ENVIRONMENT_FIELD}.short_name",
                     f"prefix and short_name {environment.names.stem!r} are also used by {other}: "
                     "the two environments would derive the same resource names",
                 )
             )
-        issues += _environment_issues(stack, env_file, environment, sorted(s.name for _, s in resolved))
+        issues += _environment_issues(stack, env_file, environment, resolved)
     return sorted(set(issues))

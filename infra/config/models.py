@@ -8,11 +8,13 @@ Secure values are the defaults; each relaxation is a field a user must set on pu
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from infra import naming
+from infra.roles import BUILTIN_ROLES, PRIVILEGED_ROLES
 from infra.skus import GPU_FAMILIES, GPU_SKUS, find_sku
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -55,6 +57,10 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 # --- environment ------------------------------------------------------------------------------
+
+NAMESPACE = "mlplatform"
+ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
+ENVIRONMENT_FIELD = f"config.{ENVIRONMENT_KEY}"  # where an issue in the environment is, in its stack file
 
 
 class FqdnRule(StrictModel):
@@ -188,6 +194,12 @@ class RegistryConfig(StrictModel):
         return self.existing_id.rsplit("/", 1)[-1] if self.existing_id else None
 
 
+def _known_role(role: str) -> str:
+    if role not in BUILTIN_ROLES:
+        raise ValueError(f"unknown role {role!r}; known roles: {', '.join(sorted(BUILTIN_ROLES))}")
+    return role
+
+
 class RoleException(StrictModel):
     """A privileged role granted to a project principal on purpose; the plan lists every one."""
 
@@ -198,10 +210,45 @@ class RoleException(StrictModel):
 
     _guid = field_validator("object_id")(lambda v: _matches(GUID, v, "an Entra object id (a GUID)"))
 
+    @field_validator("role")
+    @classmethod
+    def _privileged(cls, role: str) -> str:
+        _known_role(role)
+        if role not in PRIVILEGED_ROLES:
+            raise ValueError(
+                f"{role!r} is not a privileged role and needs no exception; exceptions are for "
+                f"{', '.join(sorted(PRIVILEGED_ROLES))}"
+            )
+        return role
+
+
+# Azure allows at most five notifications per budget.
+Thresholds = Annotated[list[Annotated[int, Field(gt=0, le=1000)]], Field(min_length=1, max_length=5)]
+# A fixed default keeps the program deterministic (no "today"); `python -m infra onboard` writes the
+# first of the current month into each new project's budget, since Azure wants a new budget to
+# start in the current month or later.
+DEFAULT_BUDGET_START = date(2026, 11, 1)
+
+
+def _unique_thresholds(values: list[int] | None) -> list[int] | None:
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError(f"thresholds {values} list a value twice")
+    return sorted(values) if values is not None else None
+
+
+def _first_of_month(value: date | None) -> date | None:
+    if value is not None and value.day != 1:
+        raise ValueError(f"{value.isoformat()} is not the first day of a month; Azure budgets start on one")
+    return value
+
 
 class BudgetDefaults(StrictModel):
-    thresholds: list[Annotated[int, Field(gt=0, le=1000)]] = Field(default_factory=lambda: [50, 80, 100])
+    thresholds: Thresholds = Field(default_factory=lambda: [50, 80, 100])
+    start_date: date = DEFAULT_BUDGET_START
     currency_note: str | None = None
+
+    _thresholds = field_validator("thresholds")(_unique_thresholds)
+    _start = field_validator("start_date")(_first_of_month)
 
 
 class EnvironmentConfig(StrictModel):
@@ -317,13 +364,52 @@ class AccessConfig(StrictModel):
     compute_operators: list[Principal] = Field(default_factory=list)
     readers: list[Principal] = Field(default_factory=list)
     ci_deployers: list[Principal] = Field(default_factory=list)
+    # Any role of infra/roles.py, on the project's resource group; privileged roles need an
+    # environment `role_exceptions` entry.
     extra_roles: dict[str, list[Principal]] = Field(default_factory=dict)
+
+    @field_validator("extra_roles")
+    @classmethod
+    def _roles(cls, roles: dict[str, list[Principal]]) -> dict[str, list[Principal]]:
+        for role in roles:
+            _known_role(role)
+        return roles
+
+    def members(self) -> dict[str, list[Principal]]:
+        """Every principal by the access list naming it (`extra_roles.<role>` for extra roles)."""
+        lists = {
+            "data_scientists": self.data_scientists,
+            "compute_operators": self.compute_operators,
+            "readers": self.readers,
+            "ci_deployers": self.ci_deployers,
+        }
+        lists.update({f"extra_roles.{role}": principals for role, principals in self.extra_roles.items()})
+        return lists
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AccessConfig:
+        kinds: dict[str, set[str]] = {}
+        for principals in self.members().values():
+            for principal in principals:
+                kinds.setdefault(principal.object_id.lower(), set()).add(principal.kind)
+        mixed = sorted(oid for oid, found in kinds.items() if len(found) > 1)
+        if mixed:
+            raise ValueError(
+                f"object id {', '.join(mixed)} is given with different kinds "
+                f"({', '.join(sorted(kinds[mixed[0]]))}); an Entra object has one kind"
+            )
+        return self
 
 
 class BudgetConfig(StrictModel):
     monthly_amount: float = Field(gt=0)
-    contact_emails: list[str] = Field(min_length=1)
-    thresholds: list[Annotated[int, Field(gt=0, le=1000)]] | None = None
+    # The project owner always gets the notifications; these are in addition.
+    contact_emails: list[str] = Field(default_factory=list)
+    thresholds: Thresholds | None = None
+    start_date: date | None = None
+
+    _thresholds = field_validator("thresholds")(_unique_thresholds)
+    _start = field_validator("start_date")(_first_of_month)
 
     @field_validator("contact_emails")
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from infra.plan.runtime import Plan, RecordedResource
+from infra.roles import ROLE_NAMES
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,29 @@ def _ml_registry(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _role_assignment(inputs: dict[str, Any]) -> dict[str, Any]:
+    definition = str(inputs.get("roleDefinitionId") or "")
+    role = ROLE_NAMES.get(definition.rsplit("/", 1)[-1])
+    scope = str(inputs.get("scope") or "")
+    return {
+        "role": f'"{role}"' if role else definition,
+        "principalType": inputs.get("principalType"),
+        "principalId": inputs.get("principalId"),
+        "scope": "/".join(scope.split("/")[-2:]) if scope.count("/") > 2 else scope,
+    }
+
+
+def _budget(inputs: dict[str, Any]) -> dict[str, Any]:
+    notifications = inputs.get("notifications") or {}
+    thresholds = sorted(n.get("threshold", 0) for n in notifications.values() if isinstance(n, dict))
+    return {
+        "amount": inputs.get("amount"),
+        "timeGrain": inputs.get("timeGrain"),
+        "start": _get(inputs, "timePeriod.startDate"),
+        "alerts": ",".join(f"{t}%" for t in thresholds) or None,
+    }
+
+
 # The settings a reviewer checks first, per resource type; everything is in the JSON plan.
 KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "azure-native:resources:ResourceGroup": _fields("location"),
@@ -84,8 +108,8 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "azure-native:containerregistry:Registry": _fields("sku.name", "adminUserEnabled", "publicNetworkAccess"),
     "azure-native:operationalinsights:Workspace": _fields("retentionInDays"),
     "azure-native:authorization:ManagementLockByScope": _fields("level"),
-    "azure-native:authorization:RoleAssignment": _fields("principalType", "principalId", "roleDefinitionId"),
-    "azure-native:consumption:Budget": _fields("amount", "timeGrain"),
+    "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:consumption:Budget": _budget,
 }
 
 

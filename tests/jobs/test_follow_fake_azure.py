@@ -10,7 +10,7 @@ from fake_azure import FakeAzure
 from fake_cli import finetune, run
 from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
-from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED
+from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
 from jobs.submit import Polling
 
 RECIPE = "phi3-mini-chat-lora"  # a pipeline job: its steps are listed while following
@@ -60,7 +60,7 @@ def requests_after_submit(fake: FakeAzure, name: str) -> list[str]:
         f"POST {WORKSPACE_PATH}/jobs/{name}/cancel": "cancel",
         f"GET /operations/cancel-{name}": "cancel poll",
     }
-    seen = [f"{r.method} {r.path}" for r in fake.requests[put + 1 :] if "/oauth2/" not in r.path]
+    seen = [f"{r.method} {r.path}" for r in fake.requests[put + 1 :] if not r.path.startswith("/adfs/")]
     return [labels.get(request, request) for request in seen]
 
 
@@ -161,3 +161,30 @@ def test_ctrl_c_detaches_or_cancels(fake: FakeAzure, outputs_file: Path, cancel_
         assert fake.cancelled == []
         assert not any("cancel" in request for request in after)
         assert fake.jobs[name]["properties"]["status"] == "Running"
+
+
+def test_cancel_reaches_the_workspace_job(fake: FakeAzure, outputs_file: Path) -> None:
+    name = job_name(fake, outputs_file)
+    assert finetune(fake, outputs_file, RECIPE)[0] == 0
+
+    code, out, err = run(fake, outputs_file, "cancel", name)
+
+    assert code == 0, err
+    assert out == f"cancel requested: {name}\n"
+    assert fake.cancelled == [name]
+    posts = [r.path for r in fake.requests if r.method == "POST" and "/oauth2/" not in r.path]
+    assert posts == [f"{WORKSPACE_PATH}/jobs/{name}/cancel"]
+    assert requests_after_submit(fake, name) == ["cancel", "cancel poll"]
+
+
+def test_cancel_of_an_unknown_job_is_a_clear_error(fake: FakeAzure, outputs_file: Path) -> None:
+    code, out, err = run(fake, outputs_file, "cancel", "no-such-job")
+
+    assert code == EXIT_USER_ERROR
+    assert out == ""
+    assert err.startswith(
+        f"error: cancelling no-such-job: not found in workspace {WORKSPACE!r} "
+        f"(resource group {RESOURCE_GROUP!r}, subscription {SUBSCRIPTION})"
+    )
+    assert "job no-such-job not found" in err and "Traceback" not in err
+    assert fake.cancelled == []

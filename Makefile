@@ -20,13 +20,15 @@ sync: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --locked --quiet
 
 plan: sync
-	$(RUN) python -m infra plan --stack $(STACK) $(if $(JSON),--json $(JSON))
+	$(RUN) python -m infra plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(PLAN_ARGS)
 
 validate: sync
 	$(RUN) python -m infra validate
 
 lint: sync
 	$(RUN) ruff check infra jobs tests bench
+	$(RUN) ruff format --check infra jobs tests bench
+	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 typecheck: sync
 	$(RUN) mypy

@@ -58,6 +58,12 @@ class FakeAzure:
         self.steps: dict[str, dict[str, list[str]]] = {}
         self.errors: dict[str, str] = {}  # run history error message of failed jobs
         self.cancelled: list[str] = []
+        # The workspace storage account, served path-style (https://127.0.0.1:port/<account>/...)
+        # as Azurite does: the SAS URL handed out for code uploads points here.
+        self.storage_account = "stmlpdevnlpresearch"
+        self.blobs: dict[str, bytes] = {}  # "<container>/<blob name>" -> content
+        self.blob_metadata: dict[str, dict[str, str]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> code version resource
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -127,8 +133,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _body(self) -> Any:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        def _body(self, raw: bytes) -> Any:
             if not raw:
                 return None
             try:
@@ -138,7 +143,12 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             url = urlparse(self.path)
-            body = self._body()
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if url.path.startswith(f"/{fake.storage_account}/"):
+                fake.requests.append(Recorded(method, url.path, raw))
+                self._blob(method, url.path.removeprefix(f"/{fake.storage_account}/"), parse_qs(url.query))
+                return
+            body = self._body(raw)
             fake.requests.append(Recorded(method, url.path, body))
             fault = fake.take_fault(method, url.path)
             if fault and not fault.after_success:
@@ -171,6 +181,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             history = re.search(r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)/(children|details)$", path)
             if history and method == "GET":
                 return self._history(history.group(1), history.group(2))
+            code = re.search(r"/workspaces/[^/]+/codes/([^/]+)/versions(.*)$", path)
+            if code:
+                return self._code(method, path, code.group(1), code.group(2), body)
             cancel = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)/cancel$", path)
             if cancel and method == "POST":
                 return self._cancel(cancel.group(2))
@@ -205,6 +218,82 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "properties": {"discoveryUrl": fake.url + "/discovery"},
                 }
             return 404, {"error": {"code": "ResourceNotFound", "message": f"no route {method} {path}"}}
+
+        def _blob(self, method: str, blob: str, query: dict[str, list[str]]) -> None:
+            """Just enough of the Blob service for the SDK's upload: properties, put, metadata."""
+            metadata = {
+                key.lower().removeprefix("x-ms-meta-"): value
+                for key, value in self.headers.items()
+                if key.lower().startswith("x-ms-meta-")
+            }
+            headers = {
+                "ETag": '"0x1"',
+                "Last-Modified": "Thu, 01 Jan 2026 00:00:00 GMT",
+                "x-ms-version": self.headers.get("x-ms-version", "2025-01-05"),
+            }
+            if method == "HEAD":
+                if blob not in fake.blobs:
+                    self.send_response(404)
+                    self.send_header("x-ms-error-code", "BlobNotFound")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers.update({f"x-ms-meta-{k}": v for k, v in fake.blob_metadata.get(blob, {}).items()})
+                headers.update({"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(fake.blobs[blob]))})
+                self.send_response(200)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                return
+            if method == "PUT" and query.get("comp") == ["metadata"] and blob in fake.blobs:
+                fake.blob_metadata[blob] = metadata
+                self._raw_reply(200, headers)
+                return
+            if method == "PUT" and not query.get("comp"):
+                fake.blobs[blob] = fake.requests[-1].body
+                fake.blob_metadata[blob] = metadata
+                self._raw_reply(201, {**headers, "x-ms-request-server-encrypted": "true"})
+                return
+            self._raw_reply(400, {"x-ms-error-code": "UnsupportedByFake"})
+
+        def _raw_reply(self, status: int, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _code(self, method: str, path: str, name: str, rest: str, body: Any) -> tuple[int, Any]:
+            if method == "GET" and rest == "":  # list versions, filtered by content hash
+                wanted = parse_qs(urlparse(self.path).query).get("hash")
+                return 200, {
+                    "value": [
+                        code
+                        for key, code in fake.codes.items()
+                        if key.startswith(f"{name}/")
+                        and [code["properties"]["properties"]["hash_sha256"]] == wanted
+                    ]
+                }
+            if method == "POST" and rest.endswith("/startPendingUpload"):
+                container = f"azureml-blobstore-{name}"
+                return 200, {
+                    "pendingUploadType": "TemporaryBlobReference",
+                    "pendingUploadId": name,
+                    "blobReferenceForConsumption": {
+                        "blobUri": f"https://{fake.storage_account}.blob.core.windows.net/{container}",
+                        "credential": {
+                            "credentialType": "SAS",
+                            "sasUri": f"{fake.url}/{fake.storage_account}/{container}?sv=2025-01-05&sig=fake",
+                        },
+                    },
+                }
+            if method == "PUT":
+                resource = {"id": path, "name": rest.strip("/").split("/")[-1], **body}
+                fake.codes[f"{name}{rest}"] = resource
+                return 201, resource
+            if method == "GET" and f"{name}{rest}" in fake.codes:
+                return 200, fake.codes[f"{name}{rest}"]
+            return 404, {"error": {"code": "UserError", "message": f"code {name}{rest} not found"}}
 
         def _history(self, run: str, what: str) -> tuple[int, Any]:
             if what == "details":
@@ -255,5 +344,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._handle("POST")
+
+        def do_HEAD(self) -> None:
+            self._handle("HEAD")
 
     return Handler

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import finetune, run
-from stackdata import CLUSTER_ID
+from stackdata import CLUSTER_ID, REPO
+
+from infra.skus import require_sku
 
 
 def puts(fake: FakeAzure) -> list[Any]:
@@ -112,3 +114,67 @@ def test_status_and_list(fake: FakeAzure, outputs_file: Path) -> None:
     assert code == 0 and f"{name}  Running" in out
     code, out, _ = run(fake, outputs_file, "list")
     assert code == 0 and f"{name}  Running  recipe=phi3-mini-chat-lora" in out
+
+
+def test_custom_submission_uploads_code_and_sends_the_command_job(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    code, dry, _ = finetune(fake, outputs_file, "llama-sft-custom", "--dry-run")
+    assert code == 0 and not fake.requests
+    dry_body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
+    name = dry_body.pop("name")
+
+    code, out, err = finetune(fake, outputs_file, "llama-sft-custom")
+
+    assert code == 0, err
+    assert f"submitted: {name}" in out
+    # The code directory went to the workspace storage account through the SAS the workspace
+    # handed out (startPendingUpload), then was registered as a code version.
+    [upload] = [
+        r.path for r in fake.requests if r.method == "POST" and r.path.endswith("/startPendingUpload")
+    ]
+    local = REPO / "jobs" / "examples" / "trl_sft"
+    uploaded = {key.split("/", 1)[1]: value for key, value in fake.blobs.items()}
+    assert uploaded == {f"trl_sft/{p.name}": p.read_bytes() for p in local.iterdir() if p.is_file()}
+    [code_put] = [r for r in fake.requests if r.method == "PUT" and "/codes/" in r.path]
+    assert code_put.path == upload.removesuffix("/startPendingUpload")
+    code_name = code_put.path.split("/codes/")[1].split("/")[0]
+    # The SDK marks the upload complete on the blob itself (what a later upload checks first).
+    assert {meta["upload_status"] for meta in fake.blob_metadata.values()} == {"completed"}
+    assert {meta["name"] for meta in fake.blob_metadata.values()} == {code_name}
+    assert code_put.body["properties"]["codeUri"].startswith(
+        "https://stmlpdevnlpresearch.blob.core.windows.net/"
+    )
+    assert code_put.body["properties"]["codeUri"].endswith("/trl_sft")
+
+    [put] = puts(fake)
+    assert put.path.endswith(f"/jobs/{name}")
+    sent = put.body["properties"]
+    assert sent["jobType"] == "Command"
+    assert sent["computeId"] == CLUSTER_ID
+    assert sent["codeId"] == code_put.path  # the registered code version's ARM id
+    # One process per GPU of Standard_NC96ads_A100_v4 (infra/skus.py), on each of the 2 nodes.
+    assert sent["distribution"] == {
+        "distributionType": "PyTorch",
+        "processCountPerInstance": require_sku("Standard_NC96ads_A100_v4").gpus,
+    }
+    assert sent["resources"]["instanceCount"] == 2
+    assert sent["environmentId"] == (
+        "azureml://registries/azureml/environments/acpt-pytorch-2.2-cuda12.1/versions/37"
+    )
+    assert sent["tags"] == {
+        "project": "nlp-research",
+        "environment": "dev",
+        "recipe": "llama-sft-custom",
+        "git_commit": "0123abc",
+    }
+    # Everything else is what the dry run showed: only the code reference is resolved on the wire.
+    dry_body["properties"]["codeId"] = code_put.path
+    assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
+
+    # Same recipe, same code: attach without uploading again.
+    blob_writes = sum(1 for r in fake.requests if r.method == "PUT" and r.path.startswith("/stmlp"))
+    code, out, _ = finetune(fake, outputs_file, "llama-sft-custom")
+    assert code == 0 and f"attached to existing job: {name}" in out
+    assert sum(1 for r in fake.requests if r.method == "PUT" and r.path.startswith("/stmlp")) == blob_writes
+    assert fake.created == 1 and len(fake.codes) == 1

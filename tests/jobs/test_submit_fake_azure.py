@@ -178,3 +178,52 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert code == 0 and f"attached to existing job: {name}" in out
     assert sum(1 for r in fake.requests if r.method == "PUT" and r.path.startswith("/stmlp")) == blob_writes
     assert fake.created == 1 and len(fake.codes) == 1
+
+
+def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_file: Path) -> None:
+    code, dry, _ = finetune(fake, outputs_file, "llama-serverless", "--dry-run")
+    assert code == 0
+    dry_body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
+    name = dry_body.pop("name")
+
+    code, out, err = finetune(fake, outputs_file, "llama-serverless")
+
+    assert code == 0, err
+    assert f"submitted: {name}" in out
+    [put] = puts(fake)
+    assert put.path.endswith(f"/jobs/{name}")
+    sent = put.body["properties"]
+    assert sent["jobType"] == "FineTuning"
+    assert "computeId" not in sent  # serverless: the service runs it
+    details = sent["fineTuningDetails"]
+    assert details["taskType"] == "chatCompletion"
+    assert details["model"] == {
+        "uri": "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct/versions/4",
+        "jobInputType": "mlflow_model",
+    }
+    scope = CLUSTER_ID.removesuffix("/computes/a100")
+    assert details["trainingData"] == {
+        "uri": f"{scope}/data/ultrachat-200k-train/versions/1",
+        "jobInputType": "uri_file",
+    }
+    assert details["validationData"] == {
+        "uri": f"{scope}/data/ultrachat-200k-validation/versions/1",
+        "jobInputType": "uri_file",
+    }
+    assert details["hyperParameters"] == {
+        "learning_rate": "2e-05",
+        "num_train_epochs": "1",
+        "per_device_train_batch_size": "1",
+    }
+    assert sent["outputs"]["registered_model"]["assetName"] == "llama31-8b-chat-ft"
+    assert sent["tags"] == {
+        "project": "nlp-research",
+        "environment": "dev",
+        "recipe": "llama-serverless",
+        "git_commit": "0123abc",
+    }
+    assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
+
+    code, out, _ = finetune(fake, outputs_file, "llama-serverless")
+    assert code == 0 and f"attached to existing job: {name}" in out
+    assert fake.created == 1 and len(puts(fake)) == 1  # the second run only read the job

@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
 
     cancel = commands.add_parser("cancel", parents=[target], help="cancel a job")
     cancel.add_argument("name")
+
+    deploy = commands.add_parser(
+        "deploy", parents=[target], help="deploy a registered model to a managed online endpoint"
+    )
+    deploy.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
+    deploy.add_argument("--endpoint", required=True, help="endpoint name (3-32 chars, unique per region)")
+    deploy.add_argument("--deployment", default="default", help="deployment name (default: default)")
+    deploy.add_argument("--instance-type", required=True, help="GPU VM size, e.g. Standard_NC24ads_A100_v4")
+    deploy.add_argument("--instance-count", type=int, default=1)
+    deploy.add_argument("--auth-mode", default="key", help="key (default) or aad_token")
+    deploy.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
     return parser
 
 
@@ -101,6 +112,8 @@ def main(
     try:
         if args.command == "finetune":
             return _finetune(args, factory, stdout, polling)
+        if args.command == "deploy":
+            return _deploy(args, factory, stdout)
         target = _target(args, offline=False)
         from jobs.submit import WorkspaceJobs
 
@@ -148,6 +161,28 @@ def _finetune(args: argparse.Namespace, factory: ClientFactory, out: TextIO, pol
     verb = "attached to existing job" if submission.attached else "submitted"
     out.write(f"{verb}: {submission.job.name} ({submission.job.status})\n{submission.job.studio_url}\n")
     return _wait(jobs, submission.job.name, args, out, polling) if args.wait else 0
+
+
+def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+    from jobs.deploy import DeploySpec, build_deployment, deploy, render_deployment
+
+    spec = DeploySpec(
+        endpoint=args.endpoint,
+        model=args.model,
+        instance_type=args.instance_type,
+        instance_count=args.instance_count,
+        auth_mode=args.auth_mode,
+        deployment=args.deployment,
+    )
+    target = _target(args, offline=args.dry_run)
+    tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
+    built = build_deployment(spec, target, tags)
+    if args.dry_run:
+        out.write(render_deployment(built, target.location))
+        return 0
+    scoring_uri = deploy(built, target, factory(target, None))
+    out.write(f"deployed {args.model} to {args.endpoint}/{args.deployment} (100% traffic)\n{scoring_uri}\n")
+    return 0
 
 
 def _wait(

@@ -38,6 +38,7 @@ class Target:
     workspace_name: str
     registry_name: str
     clusters: Mapping[str, Cluster]
+    location: str = ""
 
     def cluster(self, name: str | None) -> Cluster:
         if name is None:
@@ -157,6 +158,7 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             workspace_name=str(entry["workspace_name"]),
             registry_name=str(outputs["registry"]["name"]),
             clusters=clusters,
+            location=str(outputs["location"]),
         )
     except (KeyError, TypeError) as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error

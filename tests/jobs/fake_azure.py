@@ -64,6 +64,7 @@ class FakeAzure:
         self.blobs: dict[str, bytes] = {}  # "<container>/<blob name>" -> content
         self.blob_metadata: dict[str, dict[str, str]] = {}
         self.codes: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> code version resource
+        self.online: dict[str, dict[str, Any]] = {}  # "<endpoint>[/deployments/<name>]" -> resource
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -181,6 +182,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             history = re.search(r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)/(children|details)$", path)
             if history and method == "GET":
                 return self._history(history.group(1), history.group(2))
+            online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
+            if online:
+                return self._online(method, path, online.group(1), body)
             code = re.search(r"/workspaces/[^/]+/codes/([^/]+)/versions(.*)$", path)
             if code:
                 return self._code(method, path, code.group(1), code.group(2), body)
@@ -294,6 +298,27 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if method == "GET" and f"{name}{rest}" in fake.codes:
                 return 200, fake.codes[f"{name}{rest}"]
             return 404, {"error": {"code": "UserError", "message": f"code {name}{rest} not found"}}
+
+        def _online(self, method: str, path: str, key: str, body: Any) -> tuple[int, Any]:
+            if method == "GET":
+                if key in fake.online:
+                    return 200, fake.online[key]
+                return 404, {"error": {"code": "UserError", "message": f"{key} not found"}}
+            if method != "PUT":
+                return 405, None
+            properties = {**body["properties"], "provisioningState": "Succeeded"}
+            if "/deployments/" in key:
+                properties["scaleSettings"] = {"scaleType": "Default"}  # the SDK needs it back
+            else:
+                properties["scoringUri"] = f"https://{key}.westeurope.inference.ml.azure.com/score"
+            resource = {**body, "id": path, "name": key.rsplit("/", 1)[-1], "properties": properties}
+            fake.online[key] = resource
+            # Long-running, as in Azure: the poller follows Azure-AsyncOperation, then GETs the resource.
+            self.headers_out = {
+                "Azure-AsyncOperation": f"{fake.url}/operations/{key.replace('/', '-')}",
+                "Retry-After": "0.01",
+            }
+            return 201, resource
 
         def _history(self, run: str, what: str) -> tuple[int, Any]:
             if what == "details":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,11 @@ def finetune(
     fake: FakeAzure, outputs_file: Path, recipe: str, *extra: str, polling: Polling | None = None
 ) -> tuple[int, str, str]:
     return run(fake, outputs_file, "finetune", str(RECIPES / f"{recipe}.yaml"), *extra, polling=polling)
+
+
+def dry_run(fake: FakeAzure, outputs_file: Path, recipe: str) -> tuple[str, dict[str, Any]]:
+    """The job name and the REST body `--dry-run` prints; the name travels in the URL, not the body."""
+    code, dry, _ = finetune(fake, outputs_file, recipe, "--dry-run")
+    assert code == 0 and not fake.requests  # dry-run: no network at all
+    body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
+    return body.pop("name"), body

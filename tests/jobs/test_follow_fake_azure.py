@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_azure import FakeAzure
-from fake_cli import finetune, run
+from fake_cli import dry_run, finetune, run
 from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
 from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
@@ -41,9 +41,7 @@ class FakeClock:
 
 
 def job_name(fake: FakeAzure, outputs_file: Path) -> str:
-    code, out, _ = finetune(fake, outputs_file, RECIPE, "--dry-run")
-    assert code == 0
-    return out.splitlines()[0].removeprefix("# job name: ")
+    return dry_run(fake, outputs_file, RECIPE)[0]
 
 
 def requests_after_submit(fake: FakeAzure, name: str) -> list[str]:

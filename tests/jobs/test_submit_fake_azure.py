@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fake_azure import FakeAzure, Fault
-from fake_cli import finetune, run
+from fake_cli import dry_run, finetune, run
 from stackdata import CLUSTER_ID, REPO
 
 from infra.skus import require_sku
@@ -34,9 +34,7 @@ def _lines(body: dict[str, Any]) -> list[str]:
 
 
 def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: Path) -> None:
-    code, dry, _ = finetune(fake, outputs_file, "phi3-mini-chat-lora", "--dry-run")
-    assert code == 0 and not fake.requests  # dry-run: no network at all
-    dry_body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
+    name, dry_body = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
 
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
     assert code == 0, err
@@ -49,7 +47,6 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
     assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.57")
     assert node["inputs"]["num_nodes_finetune"]["value"] == "1"
     assert sent["properties"]["tags"]["project"] == "nlp-research"
-    name = dry_body.pop("name")  # travels in the URL, not the body
     assert put.path.endswith(f"/jobs/{name}")
     assert _lines(_without_git_properties(sent)) == _lines(_without_git_properties(dry_body))
     assert f"submitted: {name}" in out and f"https://ml.azure.com/runs/{name}" in out
@@ -106,9 +103,7 @@ def test_auth_and_missing_errors_are_clear(
 
 
 def test_status_and_list(fake: FakeAzure, outputs_file: Path) -> None:
-    code, dry, _ = finetune(fake, outputs_file, "phi3-mini-chat-lora", "--dry-run")
-    assert code == 0
-    name = dry.splitlines()[0].removeprefix("# job name: ")
+    name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
     assert finetune(fake, outputs_file, "phi3-mini-chat-lora")[0] == 0
     code, out, _ = run(fake, outputs_file, "status", name)
     assert code == 0 and f"{name}  Running" in out
@@ -119,10 +114,7 @@ def test_status_and_list(fake: FakeAzure, outputs_file: Path) -> None:
 def test_custom_submission_uploads_code_and_sends_the_command_job(
     fake: FakeAzure, outputs_file: Path
 ) -> None:
-    code, dry, _ = finetune(fake, outputs_file, "llama-sft-custom", "--dry-run")
-    assert code == 0 and not fake.requests
-    dry_body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
-    name = dry_body.pop("name")
+    name, dry_body = dry_run(fake, outputs_file, "llama-sft-custom")
 
     code, out, err = finetune(fake, outputs_file, "llama-sft-custom")
 
@@ -181,10 +173,7 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
 
 
 def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_file: Path) -> None:
-    code, dry, _ = finetune(fake, outputs_file, "llama-serverless", "--dry-run")
-    assert code == 0
-    dry_body = json.loads(dry[dry.index("{\n") : dry.index("\n}\n") + 2])
-    name = dry_body.pop("name")
+    name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
 
     code, out, err = finetune(fake, outputs_file, "llama-serverless")
 

@@ -58,6 +58,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_onboard(args: argparse.Namespace) -> int:
+    from infra.config.loader import Layout
+    from infra.onboard import onboard
+
+    layout = Layout(_root(args))
+    environments = (
+        [env.strip() for env in args.environments.split(",") if env.strip()] if args.environments else None
+    )
+    path = onboard(
+        layout,
+        args.name,
+        owner=args.owner,
+        cost_center=args.cost_center,
+        environments=environments,
+        budget=args.budget,
+    )
+    print(
+        f"Wrote {layout.relative(path)}: edit it, run `python -m infra validate`, then open a pull request."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infra",
@@ -81,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check every stack and project file, report every problem"
     )
     validate.set_defaults(run=cmd_validate)
+
+    onboard = commands.add_parser("onboard", help="write stacks/projects/NAME.yaml for a new project")
+    onboard.add_argument(
+        "name", metavar="NAME", help="project name (3-24 lowercase letters, digits, hyphens)"
+    )
+    onboard.add_argument("--owner", required=True, help="owner's email address (gets budget alerts)")
+    onboard.add_argument("--cost-center", default="unassigned", help="cost center (default: unassigned)")
+    onboard.add_argument(
+        "--environments", metavar="ENV,ENV", help="environments to be in (default: every stack)"
+    )
+    onboard.add_argument("--budget", type=float, default=1000, help="monthly budget amount (default: 1000)")
+    onboard.set_defaults(run=cmd_onboard)
     return parser
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pulumi
 
+from infra import aliases
 from infra.config.loader import ENVIRONMENT_KEY, Layout, build_platform, parse_environment
 from infra.program import ClientConfig, build, export
 
@@ -23,4 +24,6 @@ def run(root: Path) -> None:
             file=layout.relative(layout.stack_file(stack)),
         ),
     )
+    # Before the first resource: greenfield stacks skip the legacy type aliases (infra/aliases.py).
+    aliases.register(platform.environment.keep_legacy_aliases)
     export(build(platform, ClientConfig.current()))

@@ -1,0 +1,329 @@
+"""How the offline plan scales with the number of onboarded projects.
+
+    uv run python bench/plan_scale.py                 # K = 1, 10, 100, 300
+    uv run python bench/plan_scale.py --sizes 1,10    # a quick run
+
+For each K the benchmark writes a synthetic but realistic environment with K onboarded projects
+(the file layout the tests' Sandbox uses: stacks/Pulumi.<env>.yaml, stacks/projects/*.yaml and a
+copy of __main__.py) into a temporary directory, then measures in a fresh subprocess each:
+
+* program: `plan_stack(<env>, <dir>)`, the real `__main__.py` under the mock runtime;
+* floor: the same resources (same types, names, parents and inputs, so the same URNs) registered
+  with bare `pulumi.CustomResource` / `pulumi.ComponentResource` calls and no aliases, no options,
+  under the same mock runtime and the same RecordingMonitor: the cost of registering that many
+  resources at all, which no change to the program can go below.
+
+Both children import the program's modules (pulumi, the azure-native submodules it uses) before
+the clock starts, so wall times compare registration work, not imports. Peak RSS is the child's
+own `ru_maxrss`, so it is per K. `--profile DIR` also writes a pyinstrument report per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+if str(REPOSITORY) not in sys.path:  # `python bench/plan_scale.py` puts bench/ first, not the root
+    sys.path.insert(0, str(REPOSITORY))
+
+DEFAULT_SIZES = (1, 10, 100, 300)
+ENVIRONMENTS = ("dev", "prod")
+
+# Cluster shapes a real organisation onboards: cheap T4s for evaluation, V100/A100 for training,
+# a few H100 nodes for large models. Every size comes from infra/skus.py.
+_CLUSTER_SHAPES: tuple[tuple[str, str, int, str], ...] = (
+    ("t4", "Standard_NC4as_T4_v3", 4, "LowPriority"),
+    ("t4-large", "Standard_NC16as_T4_v3", 2, "LowPriority"),
+    ("v100", "Standard_NC6s_v3", 2, "Dedicated"),
+    ("v100x4", "Standard_NC24s_v3", 1, "Dedicated"),
+    ("a100", "Standard_NC24ads_A100_v4", 2, "Dedicated"),
+    ("a100x2", "Standard_NC48ads_A100_v4", 2, "LowPriority"),
+    ("a100x4", "Standard_NC96ads_A100_v4", 1, "Dedicated"),
+    ("h100", "Standard_NC40ads_H100_v5", 1, "Dedicated"),
+)
+_TEAMS = ("nlp", "vision", "speech", "recsys", "fraud", "forecast", "search", "genai", "ocr", "risk")
+
+
+def _guid(*parts: object) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(str(part) for part in parts)))
+
+
+def _principal(project: str, role: str, index: int, kind: str) -> dict[str, str]:
+    return {"object_id": _guid("bench", project, role, index), "kind": kind, "name": f"{kind.lower()}-{project}-{role}-{index}"}
+
+
+def synthetic_project(index: int) -> dict[str, Any]:
+    """Project `index`: 2 GPU clusters of varied sizes, every access role, a budget and per-env overrides."""
+    team = _TEAMS[index % len(_TEAMS)]
+    name = f"{team}-p{index:04d}"
+    first = _CLUSTER_SHAPES[index % len(_CLUSTER_SHAPES)]
+    second = _CLUSTER_SHAPES[(index * 3 + 1) % len(_CLUSTER_SHAPES)]
+    if second[0] == first[0]:
+        second = _CLUSTER_SHAPES[(index * 3 + 2) % len(_CLUSTER_SHAPES)]
+    clusters = {
+        shape[0]: {
+            "vm_size": shape[1],
+            "max_nodes": shape[2],
+            "priority": shape[3],
+            **({"idle_minutes": 10 + index % 50} if index % 2 else {}),
+        }
+        for shape in (first, second)
+    }
+    prod_override: dict[str, Any] = {"budget": {"monthly_amount": 10000 + 500 * (index % 20)}}
+    if index % 3 == 0:  # a bigger size in production
+        prod_override["clusters"] = {first[0]: {"max_nodes": first[2] * 2, "idle_minutes": 30}}
+    return {
+        "name": name,
+        "description": f"Synthetic benchmark project {index} of team {team}.",
+        "owner": f"{team}-lead@contoso.com",
+        "cost_center": f"CC-{2000 + index % 97}",
+        "tags": {"team": team},
+        "clusters": clusters,
+        "access": {
+            "data_scientists": [
+                _principal(name, "ds", 0, "Group"),
+                *([_principal(name, "ds", 1, "User")] if index % 4 == 0 else []),
+            ],
+            "compute_operators": [_principal(name, "ops", 0, "Group")],
+            "readers": [_principal(name, "read", 0, "Group")],
+            "ci_deployers": [_principal(name, "ci", 0, "ServicePrincipal")],
+        },
+        "budget": {"monthly_amount": 2000 + 100 * (index % 30), "contact_emails": [f"{team}-lead@contoso.com"]},
+        "environments": {
+            "dev": {"clusters": {second[0]: {"max_nodes": 1}}},
+            "prod": prod_override,
+        },
+    }
+
+
+def _example_environment(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((REPOSITORY / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    environment: dict[str, Any] = document["config"]["mlplatform:environment"]
+    return environment
+
+
+def _quota(projects: list[dict[str, Any]]) -> dict[str, int]:
+    """Twice the vCPUs every cluster could scale to, per VM family, in any environment."""
+    from infra.skus import require_sku
+
+    need: dict[str, int] = {}
+    for project in projects:
+        for cluster in project["clusters"].values():
+            sku = require_sku(cluster["vm_size"])
+            need[sku.family] = need.get(sku.family, 0) + sku.vcpus * cluster["max_nodes"] * 2
+    return {family: vcpus * 2 for family, vcpus in sorted(need.items())}
+
+
+def write_environment(root: Path, size: int) -> None:
+    """A repository layout with both example environments and `size` onboarded projects."""
+    (root / "stacks" / "projects").mkdir(parents=True)
+    shutil.copy(REPOSITORY / "__main__.py", root / "__main__.py")
+    projects = [synthetic_project(index) for index in range(size)]
+    for stack in ENVIRONMENTS:
+        environment = _example_environment(stack)
+        environment["gpu_quota"] = _quota(projects)
+        config = {"azure-native:location": environment["location"], "mlplatform:environment": environment}
+        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    for project in projects:
+        path = root / "stacks" / "projects" / f"{project['name']}.yaml"
+        path.write_text(yaml.safe_dump(project, sort_keys=False))
+
+
+# --- children ---------------------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def _profiled(profile: str | None, run: Any) -> Any:
+    if not profile:
+        return run()
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    try:
+        return run()
+    finally:
+        profiler.stop()
+        Path(profile).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def load_program_modules() -> float:
+    """Import the program and load the azure-native submodules it uses (they load lazily, on first
+    attribute access; `network` alone takes seconds). Returns the seconds it took: a fixed cost
+    of every run, which the table reports apart from the per-resource work."""
+    import types
+
+    start = time.perf_counter()
+    import infra.entrypoint  # noqa: F401
+    from infra import components, program
+    from infra.components import cluster, interfaces, project, shared
+
+    for module in (program, components, cluster, interfaces, project, shared):
+        for value in list(vars(module).values()):
+            if isinstance(value, types.ModuleType) and value.__name__.startswith("pulumi_azure_native."):
+                getattr(value, "__all__", None)  # any attribute access loads a lazy module
+    return time.perf_counter() - start
+
+
+def child_program(root: Path, stack: str, dump: Path, profile: str | None) -> dict[str, Any]:
+    load = load_program_modules()
+    from infra.plan.offline import plan_stack
+
+    start = time.perf_counter()
+    plan = _profiled(profile, lambda: plan_stack(stack, root))
+    wall = time.perf_counter() - start
+    resources = [
+        {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "inputs": r.inputs}
+        for r in plan.resources
+    ]
+    dump.write_text(json.dumps({"stack": stack, "project": plan.project, "resources": resources}))
+    return {
+        "resources": len(plan.resources),
+        "aliases": sum(len(r.aliases) for r in plan.resources),
+        "wall": wall,
+        "load": load,
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
+    load_program_modules()  # the same imports as the program child
+    import pulumi
+
+    from infra.plan.runtime import PlanMocks, RecordingMonitor, run_program
+
+    recorded = json.loads(dump.read_text())
+    by_urn = {resource["urn"]: resource for resource in recorded["resources"]}
+
+    def depth(resource: dict[str, Any]) -> int:
+        level = 0
+        while resource["parent"] in by_urn:
+            resource = by_urn[resource["parent"]]
+            level += 1
+        return level
+
+    ordered = sorted(recorded["resources"], key=depth)
+
+    def program() -> None:
+        created: dict[str, pulumi.Resource] = {}
+        for resource in ordered:
+            parent = created.get(resource["parent"])
+            opts = pulumi.ResourceOptions(parent=parent) if parent is not None else None
+            if resource["custom"]:
+                created[resource["urn"]] = pulumi.CustomResource(
+                    resource["type"], resource["name"], dict(resource["inputs"]), opts
+                )
+            else:
+                created[resource["urn"]] = pulumi.ComponentResource(resource["type"], resource["name"], None, opts)
+
+    monitor = RecordingMonitor(PlanMocks())
+    start = time.perf_counter()
+    plan = _profiled(
+        profile,
+        lambda: run_program(program, stack=recorded["stack"], project=recorded["project"], config={}, monitor=monitor),
+    )
+    wall = time.perf_counter() - start
+    missing = set(by_urn) - {resource.urn for resource in plan.resources}
+    if missing:
+        raise SystemExit(f"the floor did not register {len(missing)} resources, e.g. {sorted(missing)[0]}")
+    return {"resources": len(plan.resources), "wall": wall, "rss_mb": _peak_rss_mb()}
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+
+def _run_child(*args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"benchmark child {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(size: int, stack: str, profile_dir: Path | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"plan-scale-{size}-") as temp:
+        root = Path(temp)
+        write_environment(root, size)
+        dump = root / "recorded.json"
+        profile = [] if profile_dir is None else ["--profile", str(profile_dir / f"program-{stack}-{size}.txt")]
+        program = _run_child("--child", "program", "--root", str(root), "--stack", stack, "--dump", str(dump), *profile)
+        profile = [] if profile_dir is None else ["--profile", str(profile_dir / f"floor-{stack}-{size}.txt")]
+        floor = _run_child("--child", "floor", "--dump", str(dump), *profile)
+    return {"size": size, "program": program, "floor": floor}
+
+
+def table(rows: list[dict[str, Any]], stack: str) -> str:
+    header = (
+        f"offline plan of the {stack} stack, K onboarded projects (fresh process per measurement;\n"
+        "load s: importing the program and the azure-native modules it uses, before the clock)\n"
+        f"{'K':>4} {'resources':>9} {'aliases':>8} {'load s':>6} {'wall s':>7} {'ms/res':>7} {'RSS MB':>7} "
+        f"{'floor s':>8} {'floor ms/res':>12} {'floor RSS':>9} {'ratio':>6}"
+    )
+    lines = [header]
+    for row in rows:
+        program, floor = row["program"], row["floor"]
+        count = program["resources"]
+        lines.append(
+            f"{row['size']:>4} {count:>9} {program['aliases']:>8} {program['load']:>6.2f} {program['wall']:>7.2f} "
+            f"{1000 * program['wall'] / count:>7.2f} {program['rss_mb']:>7.0f} {floor['wall']:>8.2f} "
+            f"{1000 * floor['wall'] / count:>12.2f} {floor['rss_mb']:>9.0f} {program['wall'] / floor['wall']:>6.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="numbers of projects, e.g. 1,10")
+    parser.add_argument("--stack", default="prod", choices=ENVIRONMENTS, help="environment to plan (default prod)")
+    parser.add_argument("--profile", type=Path, help="write pyinstrument reports to this directory")
+    parser.add_argument("--json", type=Path, help="also write the measurements as JSON")
+    parser.add_argument("--child", choices=("program", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child == "program":
+        print(json.dumps(child_program(args.root, args.stack, args.dump, args.profile and str(args.profile))))
+        return 0
+    if args.child == "floor":
+        print(json.dumps(child_floor(args.dump, args.profile and str(args.profile))))
+        return 0
+
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in sizes:
+        rows.append(measure(size, args.stack, args.profile))
+        print(f"K={size}: done", file=sys.stderr, flush=True)
+    print(table(rows, args.stack))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -58,69 +58,71 @@ def by_family(items: Sequence[ClusterDemand]) -> dict[str, list[ClusterDemand]]:
     return grouped
 
 
+def _family_issues(
+    family: str,
+    items: Sequence[ClusterDemand],
+    env_file: str,
+    environment: EnvironmentConfig,
+    sources: dict[str, Onboarded],
+) -> list[ConfigIssue]:
+    env_name = sources[items[0].project].environment
+    total = sum(d.vcpus for d in items)
+    limit = environment.gpu_quota.get(family)
+    if limit is not None and total <= limit:
+        return []
+    involved = ", ".join(
+        f"{d.project}/{d.cluster} {d.max_nodes} x {d.vm_size} = {d.vcpus} vCPUs "
+        f"({sources[d.project].file}: {sources[d.project].field('clusters', d.cluster, 'max_nodes')})"
+        for d in items
+    )
+    known = ", ".join(sorted(environment.gpu_quota))
+    if limit is None:
+        summary = (
+            f"no quota for VM family {family}, used in environment {env_name} by {involved}; "
+            f"add the subscription's regional quota in vCPUs (known families: {known or 'none set'})"
+        )
+        field = "vm_size"
+        explain = [
+            f"{d.vm_size} is in VM family {family}, which has no gpu_quota in {env_file}; "
+            f"ask the platform team to add it, or pick a size of {known or 'a family with quota'}"
+            for d in items
+        ]
+    else:
+        summary = (
+            f"clusters of environment {env_name} can use {total} vCPUs of {family} but the quota is "
+            f"{limit} ({total - limit} over): {involved}; lower max_nodes or raise the quota"
+        )
+        field = "max_nodes"
+        explain = [
+            f"{d.project}/{d.cluster} ({d.max_nodes} x {d.vm_size}, {d.vcpus} vCPUs) is part of {total} "
+            f"vCPUs of {family}, over the quota of {limit} in {env_file}; allowed: at most {limit} vCPUs "
+            "for all clusters of the family"
+            for d in items
+        ]
+    return [
+        ConfigIssue(env_file, f"{ENVIRONMENT_FIELD}.gpu_quota.{family}", summary),
+        *(
+            ConfigIssue(
+                sources[d.project].file,
+                sources[d.project].field("clusters", d.cluster, field),
+                f"in environment {env_name}: {message}",
+            )
+            for d, message in zip(items, explain, strict=True)
+        ),
+    ]
+
+
 def quota_issues(
     env_file: str, environment: EnvironmentConfig, projects: Sequence[Onboarded]
 ) -> list[ConfigIssue]:
     """Every family whose clusters could exceed the quota, or that has no quota at all; each
     problem is reported on the environment's quota and on every cluster involved."""
-    if not projects:
-        return []
-    env_name = projects[0].environment
     sources = {project.settings.name: project for project in projects}
-    quota_field = f"{ENVIRONMENT_FIELD}.gpu_quota"
-    issues: list[ConfigIssue] = []
-    for family, items in by_family(demands([p.settings for p in projects])).items():
-        total = sum(d.vcpus for d in items)
-        involved = ", ".join(
-            f"{d.project}/{d.cluster} {d.max_nodes} x {d.vm_size} = {d.vcpus} vCPUs "
-            f"({sources[d.project].file}: {sources[d.project].field('clusters', d.cluster, 'max_nodes')})"
-            for d in items
-        )
-        limit = environment.gpu_quota.get(family)
-        if limit is None:
-            issues.append(
-                ConfigIssue(
-                    env_file,
-                    f"{quota_field}.{family}",
-                    f"no quota for VM family {family}, used in environment {env_name} by {involved}; "
-                    f"add the subscription's regional quota in vCPUs (known families: "
-                    f"{', '.join(sorted(environment.gpu_quota)) or 'none set'})",
-                )
-            )
-            for d in items:
-                source = sources[d.project]
-                issues.append(
-                    ConfigIssue(
-                        source.file,
-                        source.field("clusters", d.cluster, "vm_size"),
-                        f"in environment {env_name}: {d.vm_size} is in VM family {family}, which has no "
-                        f"gpu_quota in {env_file}; ask the platform team to add it, or pick a size of "
-                        f"{', '.join(sorted(environment.gpu_quota)) or 'a family with quota'}",
-                    )
-                )
-            continue
-        if total <= limit:
-            continue
-        issues.append(
-            ConfigIssue(
-                env_file,
-                f"{quota_field}.{family}",
-                f"clusters of environment {env_name} can use {total} vCPUs of {family} but the quota is "
-                f"{limit} ({total - limit} over): {involved}; lower max_nodes or raise the quota",
-            )
-        )
-        for d in items:
-            source = sources[d.project]
-            issues.append(
-                ConfigIssue(
-                    source.file,
-                    source.field("clusters", d.cluster, "max_nodes"),
-                    f"in environment {env_name}: {d.project}/{d.cluster} ({d.max_nodes} x {d.vm_size}, "
-                    f"{d.vcpus} vCPUs) is part of {total} vCPUs of {family}, over the quota of {limit} "
-                    f"in {env_file}; allowed: at most {limit} vCPUs for all clusters of the family",
-                )
-            )
-    return issues
+    return [
+        issue
+        for family, items in by_family(demands([p.settings for p in projects])).items()
+        for issue in _family_issues(family, items, env_file, environment, sources)
+    ]
 
 
 def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectSettings]) -> list[str]:
@@ -128,42 +130,26 @@ def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectSet
     items = demands(projects)
     if not items:
         return ["no GPU clusters"]
-    rows = [("project", "family", "clusters", "max nodes", "max GPUs", "vCPUs", "share of quota")]
+    rows: list[tuple[str, ...]] = [
+        ("project", "family", "clusters", "max nodes", "max GPUs", "vCPUs", "share of quota")
+    ]
 
     def share(vcpus: int, family: str) -> str:
         limit = environment.gpu_quota.get(family)
         return f"{100 * vcpus / limit:.0f}% of {limit}" if limit else "no quota"
+
+    def row(label: str, family: str, members: list[ClusterDemand], clusters: str) -> tuple[str, ...]:
+        vcpus = sum(d.vcpus for d in members)
+        nodes, gpus = sum(d.max_nodes for d in members), sum(d.gpus for d in members)
+        return (label, family, clusters, str(nodes), str(gpus), str(vcpus), share(vcpus, family))
 
     grouped = by_family(items)
     for project in sorted({d.project for d in items}):
         for family, family_items in grouped.items():
             mine = [d for d in family_items if d.project == project]
             if mine:
-                vcpus = sum(d.vcpus for d in mine)
-                rows.append(
-                    (
-                        project,
-                        family,
-                        ",".join(d.cluster for d in mine),
-                        str(sum(d.max_nodes for d in mine)),
-                        str(sum(d.gpus for d in mine)),
-                        str(vcpus),
-                        share(vcpus, family),
-                    )
-                )
-    for family, family_items in grouped.items():
-        vcpus = sum(d.vcpus for d in family_items)
-        rows.append(
-            (
-                "total",
-                family,
-                str(len(family_items)),
-                str(sum(d.max_nodes for d in family_items)),
-                str(sum(d.gpus for d in family_items)),
-                str(vcpus),
-                share(vcpus, family),
-            )
-        )
+                rows.append(row(project, family, mine, ",".join(d.cluster for d in mine)))
+    rows += [row("total", family, members, str(len(members))) for family, members in grouped.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows

@@ -126,7 +126,7 @@ def _quota(projects: list[dict[str, Any]]) -> dict[str, int]:
     return {family: vcpus * 2 for family, vcpus in sorted(need.items())}
 
 
-def write_environment(root: Path, size: int) -> None:
+def write_environment(root: Path, size: int, keep_legacy_aliases: bool = False) -> None:
     """A repository layout with both example environments and `size` onboarded projects."""
     (root / "stacks" / "projects").mkdir(parents=True)
     shutil.copy(REPOSITORY / "__main__.py", root / "__main__.py")
@@ -134,6 +134,8 @@ def write_environment(root: Path, size: int) -> None:
     for stack in ENVIRONMENTS:
         environment = _example_environment(stack)
         environment["gpu_quota"] = _quota(projects)
+        if keep_legacy_aliases:
+            environment["keep_legacy_aliases"] = True
         config = {"azure-native:location": environment["location"], "mlplatform:environment": environment}
         (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     for project in projects:
@@ -203,6 +205,22 @@ def child_program(root: Path, stack: str, dump: Path, profile: str | None) -> di
     }
 
 
+def _sdk_properties(token: str) -> dict[str, None]:
+    """Every property the azure-native class of `token` registers (its outputs start as None), so
+    the floor transfers and resolves as many properties per resource as the SDK class does."""
+    import importlib
+
+    _, module, name = token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    names = {}
+    for attribute in vars(cls).values():
+        getter = getattr(attribute, "fget", None)
+        wire = getattr(getter, "_pulumi_name", None)
+        if isinstance(wire, str):
+            names[wire] = None
+    return names
+
+
 def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
     load_program_modules()  # the same imports as the program child
     import pulumi
@@ -220,6 +238,7 @@ def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
         return level
 
     ordered = sorted(recorded["resources"], key=depth)
+    properties = {r["type"]: _sdk_properties(r["type"]) for r in ordered if r["custom"]}
 
     def program() -> None:
         created: dict[str, pulumi.Resource] = {}
@@ -227,9 +246,8 @@ def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
             parent = created.get(resource["parent"])
             opts = pulumi.ResourceOptions(parent=parent) if parent is not None else None
             if resource["custom"]:
-                created[resource["urn"]] = pulumi.CustomResource(
-                    resource["type"], resource["name"], dict(resource["inputs"]), opts
-                )
+                props = {**properties[resource["type"]], **resource["inputs"]}
+                created[resource["urn"]] = pulumi.CustomResource(resource["type"], resource["name"], props, opts)
             else:
                 created[resource["urn"]] = pulumi.ComponentResource(resource["type"], resource["name"], None, opts)
 
@@ -263,10 +281,10 @@ def _run_child(*args: str) -> dict[str, Any]:
     return result
 
 
-def measure(size: int, stack: str, profile_dir: Path | None) -> dict[str, Any]:
+def measure(size: int, stack: str, profile_dir: Path | None, keep_legacy_aliases: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"plan-scale-{size}-") as temp:
         root = Path(temp)
-        write_environment(root, size)
+        write_environment(root, size, keep_legacy_aliases)
         dump = root / "recorded.json"
         profile = [] if profile_dir is None else ["--profile", str(profile_dir / f"program-{stack}-{size}.txt")]
         program = _run_child("--child", "program", "--root", str(root), "--stack", stack, "--dump", str(dump), *profile)
@@ -300,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="prod", choices=ENVIRONMENTS, help="environment to plan (default prod)")
     parser.add_argument("--profile", type=Path, help="write pyinstrument reports to this directory")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON")
+    parser.add_argument(
+        "--keep-legacy-aliases",
+        action="store_true",
+        help="set keep_legacy_aliases: true in the synthetic environments (a migrated stack)",
+    )
     parser.add_argument("--child", choices=("program", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
@@ -317,9 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         args.profile.mkdir(parents=True, exist_ok=True)
     rows = []
     for size in sizes:
-        rows.append(measure(size, args.stack, args.profile))
+        rows.append(measure(size, args.stack, args.profile, args.keep_legacy_aliases))
         print(f"K={size}: done", file=sys.stderr, flush=True)
-    print(table(rows, args.stack))
+    print(table(rows, args.stack + (" with keep_legacy_aliases: true" if args.keep_legacy_aliases else "")))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

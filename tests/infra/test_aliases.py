@@ -12,7 +12,7 @@ from pulumi_azure_native import resources
 
 from infra import aliases
 from infra.plan.offline import plan_stack
-from infra.plan.runtime import Plan, run_program
+from infra.plan.runtime import Plan, PlanMocks, RecordingMonitor, run_program
 from tests.infra.sandbox import Sandbox, example_environment
 
 LEGACY = "type=azure-native:"  # how RecordingMonitor writes a type-only alias spec
@@ -189,3 +189,41 @@ def test_the_repository_stacks_are_greenfield() -> None:
     plan = plan_stack("dev")
     assert not any(_is_legacy_text(text) for r in plan.resources for text in r.aliases)
     assert not any(text.startswith(LEGACY) and "/v20" in text for r in plan.resources for text in r.aliases)
+
+
+# --- the offline runtime skips source positions, which the plan never records ------------------
+
+
+class _PositionMonitor(RecordingMonitor):
+    def __init__(self) -> None:
+        super().__init__(PlanMocks())
+        self.positions: list[str] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":
+            self.positions.append(request.sourcePosition.uri)
+        return super().RegisterResource(request)
+
+
+def _two_resources() -> None:
+    group = resources.ResourceGroup("rg", resource_group_name="rg-one")
+    resources.ResourceGroup(
+        "rg2", resource_group_name=group.name, opts=pulumi.ResourceOptions(parent=group, protect=True)
+    )
+
+
+def test_plans_are_the_same_with_and_without_source_positions() -> None:
+    from pulumi.runtime import resource as sdk_resource
+
+    original = sdk_resource._get_stack_trace
+    skipped, captured = _PositionMonitor(), _PositionMonitor()
+    fast = run_program(_two_resources, stack="dev", project="mlplatform", config={}, monitor=skipped)
+    slow = run_program(
+        _two_resources, stack="dev", project="mlplatform", config={}, monitor=captured, source_positions=True
+    )
+    assert skipped.positions == ["", ""]
+    assert all(uri.endswith("test_aliases.py") for uri in captured.positions) and len(captured.positions) == 2
+    assert sdk_resource._get_stack_trace is original  # restored after every run
+    assert [asdict(r) for r in fast.resources] == [asdict(r) for r in slow.resources]
+    child = fast.get("azure-native:resources:ResourceGroup", "rg2")
+    assert child.options["protect"] is True and child.parent.endswith("::rg")

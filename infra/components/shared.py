@@ -174,6 +174,8 @@ class SharedServices(pulumi.ComponentResource):
                 tags=common,
                 opts=stateful,
             )
+            # Registries emit data-plane logs (asset read/write events) and no platform metrics.
+            self.diagnostics.send("ml-registry", registry.id, parent=self, metrics=False)
             lock("ml-registry", registry.id, env.lock_level, parent=self)
             self.registry_name = registry.name
             self.registry_id = registry.id

@@ -149,6 +149,10 @@ def test_diagnostics_go_to_log_analytics_for_every_monitored_resource(plan: Plan
     for account in plan.by_type(STORAGE):
         for service in ("blob", "file"):
             assert f"{account.id}/{service}Services/default" in diagnosed
+    for registry in plan.by_type(ML_REGISTRY):
+        (setting,) = [s for s in plan.by_type(DIAGNOSTICS) if s.inputs["resourceUri"] == registry.id]
+        assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+        assert "metrics" not in setting.inputs
 
 
 def taggable(plan: Plan) -> list[RecordedResource]:

@@ -115,7 +115,7 @@ def _check(layout: Layout, name: str, owner: str, environments: Sequence[str]) -
         )
     existing = [layout.projects_dir / f"{name}{suffix}" for suffix in (".yaml", ".yml")]
     issues += [
-        ConfigIssue(target, "", f"{layout.relative(path)} exists already; refusing to overwrite it")
+        ConfigIssue(target, "", "exists already; refusing to overwrite it")
         for path in existing
         if path.exists()
     ]

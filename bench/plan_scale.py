@@ -293,9 +293,9 @@ def measure(size: int, stack: str, profile_dir: Path | None, keep_legacy_aliases
     return {"size": size, "program": program, "floor": floor}
 
 
-def table(rows: list[dict[str, Any]], stack: str) -> str:
+def table(rows: list[dict[str, Any]], stack: str, note: str = "") -> str:
     header = (
-        f"offline plan of the {stack} stack, K onboarded projects (fresh process per measurement;\n"
+        f"offline plan of the {stack} stack{note}, K onboarded projects (fresh process per measurement;\n"
         "load s: importing the program and the azure-native modules it uses, before the clock)\n"
         f"{'K':>4} {'resources':>9} {'aliases':>8} {'load s':>6} {'wall s':>7} {'ms/res':>7} {'RSS MB':>7} "
         f"{'floor s':>8} {'floor ms/res':>12} {'floor RSS':>9} {'ratio':>6}"
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         rows.append(measure(size, args.stack, args.profile, args.keep_legacy_aliases))
         print(f"K={size}: done", file=sys.stderr, flush=True)
-    print(table(rows, args.stack + (" with keep_legacy_aliases: true" if args.keep_legacy_aliases else "")))
+    print(table(rows, args.stack, " with keep_legacy_aliases: true" if args.keep_legacy_aliases else ""))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

@@ -57,6 +57,13 @@ def _struct(message: struct_pb2.Struct) -> dict[str, Any]:
     return result
 
 
+def _physical_name(state: struct_pb2.Struct) -> str:
+    """The state's `name`, without converting the whole state (the plan keeps only this of it)."""
+    if "name" not in state.fields:
+        return ""
+    return str(_plain(json_format.MessageToDict(state.fields["name"])))
+
+
 @dataclass(frozen=True)
 class RecordedResource:
     urn: str
@@ -151,7 +158,6 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = response.urn
-        state = _struct(response.object)
         record = RecordedResource(
             urn=urn,
             type=request.type,
@@ -160,7 +166,7 @@ class RecordingMonitor(mocks.MockMonitor):
             custom=bool(request.custom),
             inputs=_struct(request.object),
             id=response.id,
-            physical_name=str(state.get("name", "")),
+            physical_name=_physical_name(response.object),
             dependencies=tuple(sorted(set(request.dependencies))),
             property_dependencies={
                 key: tuple(sorted(set(deps.urns)))

@@ -227,3 +227,23 @@ def test_plans_are_the_same_with_and_without_source_positions() -> None:
     assert [asdict(r) for r in fast.resources] == [asdict(r) for r in slow.resources]
     child = fast.get("azure-native:resources:ResourceGroup", "rg2")
     assert child.options["protect"] is True and child.parent.endswith("::rg")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"name": "mlw-mlp-dev-nlp", "id": "/subscriptions/x", "tags": {"a": "b"}},
+        {"id": "/subscriptions/x"},
+        {"name": 3.0},
+        {"name": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s"}},
+        {"name": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"},
+    ],
+)
+def test_physical_name_reads_only_the_name_and_agrees_with_the_whole_state(state: dict[str, Any]) -> None:
+    from google.protobuf import struct_pb2
+
+    from infra.plan import runtime
+
+    message = struct_pb2.Struct()
+    message.update(state)
+    assert runtime._physical_name(message) == str(runtime._struct(message).get("name", ""))

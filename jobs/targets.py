@@ -6,7 +6,6 @@ knows how they were produced.
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import subprocess
@@ -114,16 +113,14 @@ def load_stack_outputs(
 
 
 def _offline_outputs(environment: str) -> Any:
-    # Imported by name and lazily: the infra program is heavy, and it is developed alongside this
-    # package, so a static import would tie jobs' type checking to infra's progress.
+    # Lazily: the infra program (pulumi, the Azure provider SDK) is heavy and only dry runs need it.
+    from infra.config.errors import ConfigError
+    from infra.plan.offline import offline_outputs
+
     try:
-        plan = importlib.import_module("infra.plan")
-    except ImportError as error:
-        raise JobsError(f"offline plan unavailable ({error}); pass --outputs FILE") from error
-    try:
-        return plan.offline_outputs(environment)
-    except (KeyError, FileNotFoundError, ValueError) as error:
-        raise JobsError(f"no offline plan for environment {environment!r}: {error}") from error
+        return offline_outputs(environment)
+    except ConfigError as error:
+        raise JobsError(f"no offline plan for environment {environment!r}:\n{error}") from error
 
 
 def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -> Target:

@@ -174,15 +174,20 @@ def test_target_errors_list_valid_names(outputs_file: Path) -> None:
     assert TARGET.cluster(None).name == "a100"
 
 
-def test_offline_outputs_come_from_the_infra_plan(monkeypatch: pytest.MonkeyPatch) -> None:
-    import types
+def test_offline_outputs_come_from_the_real_infra_plan() -> None:
+    outputs = load_stack_outputs("dev", offline=True)
+    target = resolve_target(outputs, "dev", "nlp-research")
+    cluster = target.cluster("a100")
+    assert cluster.id == (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-mlp-dev-nlp-research/providers/"
+        "Microsoft.MachineLearningServices/workspaces/mlw-mlp-dev-nlp-research/computes/a100"
+    )
+    assert (cluster.vm_size, cluster.max_nodes, cluster.gpus_per_node) == ("Standard_NC24ads_A100_v4", 2, 1)
 
-    plan = types.ModuleType("infra.plan")
-    plan.offline_outputs = lambda env: {**stack_outputs(), "environment": env}  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "infra.plan", plan)
-    outputs = load_stack_outputs("staging", offline=True)
-    assert outputs["environment"] == "staging"
-    assert outputs["projects"]["vision"]["clusters"]["h100"]["gpus_per_node"] == 8
+
+def test_offline_outputs_of_an_unknown_environment_list_the_known_ones() -> None:
+    with pytest.raises(JobsError, match=r"(?s)no offline plan for environment 'staging'.*stacks: dev, prod"):
+        load_stack_outputs("staging", offline=True)
 
 
 def test_pulumi_cli_is_used_when_available() -> None:

@@ -6,6 +6,7 @@ Only argparse and the standard library load at start-up; each command imports wh
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import uuid
@@ -108,6 +109,9 @@ def main(
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = _parser().parse_args(argv)
+    # azure-ai-ml logs a warning for each experimental class it merely loads (dozens per command);
+    # nothing a user can act on, and it buries the output.
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     factory = client_factory or _default_factory
     try:
         if args.command == "finetune":

@@ -76,3 +76,30 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
         "project": "nlp-research",
         "recipe": "phi3-mini-chat-lora",
     }
+
+
+def test_sdk_experimental_warnings_are_kept_out_of_the_output(
+    outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    class Recorder(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    # azure-ai-ml prints through its own handler on "azure.ai.ml" (no propagation), once per
+    # message per process: listen there, and forget what earlier tests already printed.
+    recorder = Recorder()
+    sdk = logging.getLogger("azure.ai.ml")
+    sdk.addHandler(recorder)
+    monkeypatch.setattr(logging.getLogger("azure.ai.ml._utils._experimental"), "level", logging.NOTSET)
+    monkeypatch.setattr("azure.ai.ml._utils._experimental._warning_cache", set())
+    try:
+        dry_run(RECIPES / "llama-serverless.yaml", outputs_file, monkeypatch)
+    finally:
+        sdk.removeHandler(recorder)
+    assert not [message for message in recorder.messages if "experimental" in message]

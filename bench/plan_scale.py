@@ -157,7 +157,7 @@ def _profiled(profile: str | None, run: Any) -> Any:
         return run()
     from pyinstrument import Profiler
 
-    profiler = Profiler(interval=0.001)
+    profiler = Profiler(interval=0.001, async_mode="disabled")
     profiler.start()
     try:
         return run()

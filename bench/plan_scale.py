@@ -9,9 +9,11 @@ copy of __main__.py) into a temporary directory, then measures in a fresh subpro
 
 * program: `plan_stack(<env>, <dir>)`, the real `__main__.py` under the mock runtime;
 * floor: the same resources (same types, names, parents and inputs, so the same URNs) registered
-  with bare `pulumi.CustomResource` / `pulumi.ComponentResource` calls and no aliases, no options,
-  under the same mock runtime and the same RecordingMonitor: the cost of registering that many
-  resources at all, which no change to the program can go below.
+  through their pulumi-azure-native classes with plain values, no aliases and no dependencies,
+  under the same mock runtime and RecordingMonitor: what registering this resource set with bare
+  pulumi-azure-native calls costs. The child checks that it registered exactly the program's inputs;
+* sdk floor: the same resources as bare `pulumi.CustomResource` calls (no azure-native class at
+  all), shown beside it: the cost of registering that many resources in the Pulumi SDK at all.
 
 Both children import the program's modules (pulumi, the azure-native submodules it uses) before
 the clock starts, so wall times compare registration work, not imports. Peak RSS is the child's
@@ -39,6 +41,7 @@ if str(REPOSITORY) not in sys.path:  # `python bench/plan_scale.py` puts bench/ 
     sys.path.insert(0, str(REPOSITORY))
 
 DEFAULT_SIZES = (1, 10, 100, 300)
+FLOORS = ("azure-native", "sdk")
 ENVIRONMENTS = ("dev", "prod")
 
 # Cluster shapes a real organisation onboards: cheap T4s for evaluation, V100/A100 for training,
@@ -61,7 +64,11 @@ def _guid(*parts: object) -> str:
 
 
 def _principal(project: str, role: str, index: int, kind: str) -> dict[str, str]:
-    return {"object_id": _guid("bench", project, role, index), "kind": kind, "name": f"{kind.lower()}-{project}-{role}-{index}"}
+    return {
+        "object_id": _guid("bench", project, role, index),
+        "kind": kind,
+        "name": f"{kind.lower()}-{project}-{role}-{index}",
+    }
 
 
 def synthetic_project(index: int) -> dict[str, Any]:
@@ -100,7 +107,10 @@ def synthetic_project(index: int) -> dict[str, Any]:
             "readers": [_principal(name, "read", 0, "Group")],
             "ci_deployers": [_principal(name, "ci", 0, "ServicePrincipal")],
         },
-        "budget": {"monthly_amount": 2000 + 100 * (index % 30), "contact_emails": [f"{team}-lead@contoso.com"]},
+        "budget": {
+            "monthly_amount": 2000 + 100 * (index % 30),
+            "contact_emails": [f"{team}-lead@contoso.com"],
+        },
         "environments": {
             "dev": {"clusters": {second[0]: {"max_nodes": 1}}},
             "prod": prod_override,
@@ -137,7 +147,9 @@ def write_environment(root: Path, size: int, keep_legacy_aliases: bool = False) 
         if keep_legacy_aliases:
             environment["keep_legacy_aliases"] = True
         config = {"azure-native:location": environment["location"], "mlplatform:environment": environment}
-        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(
+            yaml.safe_dump({"config": config}, sort_keys=False)
+        )
     for project in projects:
         path = root / "stacks" / "projects" / f"{project['name']}.yaml"
         path.write_text(yaml.safe_dump(project, sort_keys=False))
@@ -192,7 +204,14 @@ def child_program(root: Path, stack: str, dump: Path, profile: str | None) -> di
     plan = _profiled(profile, lambda: plan_stack(stack, root))
     wall = time.perf_counter() - start
     resources = [
-        {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "inputs": r.inputs}
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "custom": r.custom,
+            "inputs": r.inputs,
+        }
         for r in plan.resources
     ]
     dump.write_text(json.dumps({"stack": stack, "project": plan.project, "resources": resources}))
@@ -221,12 +240,49 @@ def _sdk_properties(token: str) -> dict[str, None]:
     return names
 
 
-def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
+def _args_names(token: str) -> tuple[type, dict[str, str]]:
+    """The azure-native class of `token` and its Args class's wire name -> keyword argument map."""
+    import importlib
+
+    _, module, name = token.split(":")
+    package = importlib.import_module(f"pulumi_azure_native.{module}")
+    names = {}
+    for attribute_name, attribute in vars(getattr(package, f"{name}Args")).items():
+        wire = getattr(getattr(attribute, "fget", None), "_pulumi_name", None)
+        if isinstance(wire, str):
+            # the constructor's first parameter is the logical `resource_name`; a physical name of
+            # the same spelling is the keyword `resource_name_`
+            names[wire] = "resource_name_" if attribute_name == "resource_name" else attribute_name
+    return getattr(package, name), names
+
+
+def _drop_every_alias(args: Any) -> Any:
+    import pulumi
+
+    if not args.opts.aliases:
+        return None
+    opts = args.opts._copy()
+    opts.aliases = None
+    return pulumi.ResourceTransformationResult(args.props, opts)
+
+
+def child_floor(dump: Path, profile: str | None, kind: str) -> dict[str, Any]:
+    """Register the program's resources again, as plainly as possible.
+
+    kind "azure-native" (the floor the targets use): each resource through its pulumi-azure-native
+    class with its recorded inputs as plain values, no aliases (every alias dropped), no
+    dependencies, components as bare ComponentResources. kind "sdk": bare pulumi.CustomResource
+    with the class's full property set, below what any azure-native program can reach.
+    """
     load_program_modules()  # the same imports as the program child
     import pulumi
 
+    from infra.entrypoint import tune_garbage_collector
     from infra.plan.runtime import PlanMocks, RecordingMonitor, run_program
 
+    # The program tunes the collector (infra/entrypoint.py); the floors get the same, so that the
+    # ratio measures what the program adds, not a process setting.
+    tune_garbage_collector()
     recorded = json.loads(dump.read_text())
     by_urn = {resource["urn"]: resource for resource in recorded["resources"]}
 
@@ -238,29 +294,51 @@ def child_floor(dump: Path, profile: str | None) -> dict[str, Any]:
         return level
 
     ordered = sorted(recorded["resources"], key=depth)
-    properties = {r["type"]: _sdk_properties(r["type"]) for r in ordered if r["custom"]}
+    types = {r["type"] for r in ordered if r["custom"]}
+    properties = {token: _sdk_properties(token) for token in types}
+    classes = {token: _args_names(token) for token in types}
+
+    def register(resource: dict[str, Any], opts: pulumi.ResourceOptions | None) -> pulumi.Resource:
+        if not resource["custom"]:
+            return pulumi.ComponentResource(resource["type"], resource["name"], None, opts)
+        if kind == "sdk":
+            props = {**properties[resource["type"]], **resource["inputs"]}
+            return pulumi.CustomResource(resource["type"], resource["name"], props, opts)
+        cls, names = classes[resource["type"]]
+        arguments = {names[key]: value for key, value in resource["inputs"].items()}
+        resource_class: Any = cls
+        return resource_class(resource["name"], opts=opts, **arguments)  # type: ignore[no-any-return]
 
     def program() -> None:
+        if kind == "azure-native":
+            pulumi.runtime.register_stack_transformation(_drop_every_alias)
         created: dict[str, pulumi.Resource] = {}
         for resource in ordered:
             parent = created.get(resource["parent"])
             opts = pulumi.ResourceOptions(parent=parent) if parent is not None else None
-            if resource["custom"]:
-                props = {**properties[resource["type"]], **resource["inputs"]}
-                created[resource["urn"]] = pulumi.CustomResource(resource["type"], resource["name"], props, opts)
-            else:
-                created[resource["urn"]] = pulumi.ComponentResource(resource["type"], resource["name"], None, opts)
+            created[resource["urn"]] = register(resource, opts)
 
     monitor = RecordingMonitor(PlanMocks())
     start = time.perf_counter()
     plan = _profiled(
         profile,
-        lambda: run_program(program, stack=recorded["stack"], project=recorded["project"], config={}, monitor=monitor),
+        lambda: run_program(
+            program, stack=recorded["stack"], project=recorded["project"], config={}, monitor=monitor
+        ),
     )
     wall = time.perf_counter() - start
-    missing = set(by_urn) - {resource.urn for resource in plan.resources}
+    registered = {resource.urn: resource for resource in plan.resources}
+    missing = set(by_urn) - set(registered)
     if missing:
         raise SystemExit(f"the floor did not register {len(missing)} resources, e.g. {sorted(missing)[0]}")
+    if kind == "azure-native":
+        differing = [
+            urn for urn, r in by_urn.items() if r["custom"] and registered[urn].inputs != r["inputs"]
+        ]
+        if differing:
+            raise SystemExit(
+                f"the floor registered other inputs than the program for {len(differing)}, e.g. {differing[0]}"
+            )
     return {"resources": len(plan.resources), "wall": wall, "rss_mb": _peak_rss_mb()}
 
 
@@ -281,41 +359,89 @@ def _run_child(*args: str) -> dict[str, Any]:
     return result
 
 
-def measure(size: int, stack: str, profile_dir: Path | None, keep_legacy_aliases: bool) -> dict[str, Any]:
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time, with every run's wall time and the peak RSS of all."""
+    ordered = sorted(runs, key=lambda run: run["wall"])
+    median = dict(ordered[len(ordered) // 2])
+    median["walls"] = [run["wall"] for run in runs]
+    median["rss_mb"] = max(run["rss_mb"] for run in runs)
+    return median
+
+
+def measure(
+    size: int, stack: str, profile_dir: Path | None, keep_legacy_aliases: bool, repeat: int
+) -> dict[str, Any]:
+    """Each measurement `repeat` times, each in a fresh process; the median counts. Two cores shared
+    by the event loop and the SDK's executor threads make single runs vary by 20% or more."""
     with tempfile.TemporaryDirectory(prefix=f"plan-scale-{size}-") as temp:
         root = Path(temp)
         write_environment(root, size, keep_legacy_aliases)
         dump = root / "recorded.json"
-        profile = [] if profile_dir is None else ["--profile", str(profile_dir / f"program-{stack}-{size}.txt")]
-        program = _run_child("--child", "program", "--root", str(root), "--stack", stack, "--dump", str(dump), *profile)
-        profile = [] if profile_dir is None else ["--profile", str(profile_dir / f"floor-{stack}-{size}.txt")]
-        floor = _run_child("--child", "floor", "--dump", str(dump), *profile)
-    return {"size": size, "program": program, "floor": floor}
+        runs: dict[str, list[dict[str, Any]]] = {"program": [], **{kind: [] for kind in FLOORS}}
+        for attempt in range(repeat):
+            profile = (
+                []
+                if profile_dir is None or attempt
+                else ["--profile", str(profile_dir / f"program-{stack}-{size}.txt")]
+            )
+            runs["program"].append(
+                _run_child(
+                    "--child", "program", "--root", str(root), "--stack", stack, "--dump", str(dump), *profile
+                )
+            )
+            for kind in FLOORS:
+                profile = (
+                    []
+                    if profile_dir is None or attempt
+                    else ["--profile", str(profile_dir / f"floor-{kind}-{stack}-{size}.txt")]
+                )
+                runs[kind].append(
+                    _run_child("--child", "floor", "--floor", kind, "--dump", str(dump), *profile)
+                )
+    return {
+        "size": size,
+        "program": _median_run(runs["program"]),
+        "floor": _median_run(runs["azure-native"]),
+        "sdk_floor": _median_run(runs["sdk"]),
+    }
+
+
+def _spread(run: dict[str, Any]) -> str:
+    walls = run["walls"]
+    return f"{min(walls):.1f}-{max(walls):.1f}"
 
 
 def table(rows: list[dict[str, Any]], stack: str, note: str = "") -> str:
+    repeat = len(rows[0]["program"]["walls"]) if rows else 0
     header = (
-        f"offline plan of the {stack} stack{note}, K onboarded projects (fresh process per measurement;\n"
-        "load s: importing the program and the azure-native modules it uses, before the clock)\n"
-        f"{'K':>4} {'resources':>9} {'aliases':>8} {'load s':>6} {'wall s':>7} {'ms/res':>7} {'RSS MB':>7} "
-        f"{'floor s':>8} {'floor ms/res':>12} {'floor RSS':>9} {'ratio':>6}"
+        f"offline plan of the {stack} stack{note}, K onboarded projects; median of {repeat} runs, each in a\n"
+        "fresh process (range: fastest-slowest). load s: importing the program and the azure-native\n"
+        "modules it uses, before the clock. floor: the same resources through their azure-native\n"
+        "classes, plain values, no aliases; sdk floor: as bare pulumi.CustomResource calls.\n"
+        f"{'K':>4} {'resources':>9} {'aliases':>7} {'load s':>6} {'wall s':>7} {'range':>9} {'ms/res':>6} "
+        f"{'RSS MB':>6} {'floor s':>7} {'range':>9} {'ratio':>5} {'sdk s':>6} {'sdk ratio':>9}"
     )
     lines = [header]
     for row in rows:
-        program, floor = row["program"], row["floor"]
+        program, floor, sdk = row["program"], row["floor"], row["sdk_floor"]
         count = program["resources"]
         lines.append(
-            f"{row['size']:>4} {count:>9} {program['aliases']:>8} {program['load']:>6.2f} {program['wall']:>7.2f} "
-            f"{1000 * program['wall'] / count:>7.2f} {program['rss_mb']:>7.0f} {floor['wall']:>8.2f} "
-            f"{1000 * floor['wall'] / count:>12.2f} {floor['rss_mb']:>9.0f} {program['wall'] / floor['wall']:>6.2f}"
+            f"{row['size']:>4} {count:>9} {program['aliases']:>7} {program['load']:>6.2f} {program['wall']:>7.2f} "
+            f"{_spread(program):>9} {1000 * program['wall'] / count:>6.2f} {program['rss_mb']:>6.0f} "
+            f"{floor['wall']:>7.2f} {_spread(floor):>9} {program['wall'] / floor['wall']:>5.2f} "
+            f"{sdk['wall']:>6.2f} {program['wall'] / sdk['wall']:>9.2f}"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="numbers of projects, e.g. 1,10")
-    parser.add_argument("--stack", default="prod", choices=ENVIRONMENTS, help="environment to plan (default prod)")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="numbers of projects, e.g. 1,10"
+    )
+    parser.add_argument(
+        "--stack", default="prod", choices=ENVIRONMENTS, help="environment to plan (default prod)"
+    )
     parser.add_argument("--profile", type=Path, help="write pyinstrument reports to this directory")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON")
     parser.add_argument(
@@ -323,16 +449,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="set keep_legacy_aliases: true in the synthetic environments (a migrated stack)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per measurement; the median counts (default 3)"
+    )
     parser.add_argument("--child", choices=("program", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", choices=FLOORS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child == "program":
         print(json.dumps(child_program(args.root, args.stack, args.dump, args.profile and str(args.profile))))
         return 0
     if args.child == "floor":
-        print(json.dumps(child_floor(args.dump, args.profile and str(args.profile))))
+        print(json.dumps(child_floor(args.dump, args.profile and str(args.profile), args.floor)))
         return 0
 
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
@@ -340,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         args.profile.mkdir(parents=True, exist_ok=True)
     rows = []
     for size in sizes:
-        rows.append(measure(size, args.stack, args.profile, args.keep_legacy_aliases))
+        rows.append(measure(size, args.stack, args.profile, args.keep_legacy_aliases, args.repeat))
         print(f"K={size}: done", file=sys.stderr, flush=True)
     print(table(rows, args.stack, " with keep_legacy_aliases: true" if args.keep_legacy_aliases else ""))
     if args.json:

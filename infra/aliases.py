@@ -53,7 +53,9 @@ def is_legacy_alias(alias: object) -> bool:
     )
 
 
-def drop_legacy_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+def drop_legacy_aliases(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
     """Stack transformation: the resource's options without legacy type aliases; None (unchanged)
     when it has none. The options are copied, never mutated; parent and everything else stay."""
     aliases = args.opts.aliases

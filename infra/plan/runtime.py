@@ -8,6 +8,7 @@ provider's client config, answer with fixed fake values, so two runs are byte-id
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 import threading
 from collections.abc import Callable, Mapping
@@ -193,11 +194,48 @@ class PlanMocks(mocks.Mocks):
         raise NotImplementedError(f"the offline plan has no fake for invoke {args.token}")
 
 
-def _resolve(value: Any) -> tuple[Any, bool]:
-    output = pulumi.Output.from_input(value)
-    resolved = _sync_await(output.future())
-    secret = bool(_sync_await(output.is_secret()))
-    return resolved, secret
+def _leaves(value: Any) -> list[pulumi.Output[Any]]:
+    if isinstance(value, pulumi.Output):
+        return [value]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return []
+
+
+def _rebuilt(value: Any, resolved: dict[int, Any]) -> Any:
+    if isinstance(value, pulumi.Output):
+        return resolved[id(value)]
+    if isinstance(value, dict):
+        return {key: _rebuilt(item, resolved) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rebuilt(item, resolved) for item in value]
+    return value
+
+
+def _resolve_outputs(exported: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """Stack outputs as plain values, each secret leaf masked. Every Output is awaited once, all
+    together: wrapping the nested outputs in `Output.from_input` instead chains an `Output.all` per
+    level, which cost a sixth of a 100-project plan."""
+    leaves = [leaf for value in exported.values() for leaf in _leaves(value)]
+
+    async def gather() -> list[tuple[Any, bool]]:
+        values = await asyncio.gather(*(leaf.future() for leaf in leaves))
+        secrets = await asyncio.gather(*(leaf.is_secret() for leaf in leaves))
+        return list(zip(values, secrets, strict=True))
+
+    resolved: dict[int, Any] = {}
+    secret_leaves: set[int] = set()
+    for leaf, (value, secret) in zip(leaves, _sync_await(gather()), strict=True):
+        resolved[id(leaf)] = SECRET if secret else value
+        if secret:
+            secret_leaves.add(id(leaf))
+    outputs = {key: _rebuilt(value, resolved) for key, value in sorted(exported.items())}
+    secrets = frozenset(
+        key for key, value in exported.items() if any(id(x) in secret_leaves for x in _leaves(value))
+    )
+    return outputs, secrets
 
 
 def _no_stack_trace() -> source_pb2.StackTrace:
@@ -231,20 +269,13 @@ def run_program(
     try:
         _sync_await(mocks.run_pulumi_func(program))
         root = settings.get_root_resource()
-        exported = dict(getattr(root, "outputs", {}))
-        outputs: dict[str, Any] = {}
-        secrets = set()
-        for key, value in sorted(exported.items()):
-            resolved, secret = _resolve(value)
-            outputs[key] = SECRET if secret else resolved
-            if secret:
-                secrets.add(key)
+        outputs, secrets = _resolve_outputs(dict(getattr(root, "outputs", {})))
     finally:
         sdk_resource._get_stack_trace = capture
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
     resources = sorted(monitor.recorded.values(), key=lambda resource: resource.urn)
-    return Plan(stack, project, resources, outputs, frozenset(secrets))
+    return Plan(stack, project, resources, outputs, secrets)
 
 
 def run_main(

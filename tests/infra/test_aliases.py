@@ -19,7 +19,9 @@ LEGACY = "type=azure-native:"  # how RecordingMonitor writes a type-only alias s
 
 
 def _is_legacy_text(text: str) -> bool:
-    return text.startswith("type=") and " " not in text and aliases.LEGACY_TYPE.fullmatch(text[5:]) is not None
+    return (
+        text.startswith("type=") and " " not in text and aliases.LEGACY_TYPE.fullmatch(text[5:]) is not None
+    )
 
 
 # --- the predicate and the transformation ------------------------------------------------------
@@ -63,9 +65,13 @@ def test_every_other_alias_is_not_legacy(alias: Any) -> None:
     assert not aliases.is_legacy_alias(alias)
 
 
-def _args(opts: pulumi.ResourceOptions, props: dict[str, Any] | None = None) -> pulumi.ResourceTransformationArgs:
+def _args(
+    opts: pulumi.ResourceOptions, props: dict[str, Any] | None = None
+) -> pulumi.ResourceTransformationArgs:
     resource: Any = object()  # the transformation never looks at the resource
-    return pulumi.ResourceTransformationArgs(resource, "azure-native:storage:StorageAccount", "st", props or {}, opts)
+    return pulumi.ResourceTransformationArgs(
+        resource, "azure-native:storage:StorageAccount", "st", props or {}, opts
+    )
 
 
 def test_transformation_drops_only_legacy_aliases_and_copies_the_options() -> None:
@@ -99,11 +105,15 @@ def test_transformation_drops_only_legacy_aliases_and_copies_the_options() -> No
 
 def test_transformation_leaves_resources_without_legacy_aliases_alone() -> None:
     assert aliases.drop_legacy_aliases(_args(pulumi.ResourceOptions())) is None
-    assert aliases.drop_legacy_aliases(_args(pulumi.ResourceOptions(aliases=[pulumi.Alias(name="x")]))) is None
+    assert (
+        aliases.drop_legacy_aliases(_args(pulumi.ResourceOptions(aliases=[pulumi.Alias(name="x")]))) is None
+    )
 
 
 def test_transformation_of_only_legacy_aliases_leaves_none() -> None:
-    opts = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="azure-native:storage/v20190601:StorageAccount")])
+    opts = pulumi.ResourceOptions(
+        aliases=[pulumi.Alias(type_="azure-native:storage/v20190601:StorageAccount")]
+    )
     result = aliases.drop_legacy_aliases(_args(opts))
     assert result is not None and result.opts.aliases is None
 

@@ -193,3 +193,32 @@ def test_cli_reports_configuration_problems_with_exit_code_2(sandbox: Sandbox) -
     assert "stacks/projects/broken.yaml: name: 'Broken' is not a valid project name" in result.stderr
     assert "stacks/projects/broken.yaml: owner: required field is missing" in result.stderr
     assert run_cli("plan", "--stack", "dev", cwd=sandbox.root).returncode == 2
+
+
+def test_nested_secret_outputs_are_masked_where_they_are() -> None:
+    def program() -> None:
+        token = pulumi.Config("mlplatform").require_secret("webhookToken")
+        pulumi.export("alerts", {"webhook": {"token": token, "kind": "teams"}, "enabled": True})
+        pulumi.export("location", "westeurope")
+
+    plan = run_program(
+        program,
+        stack="dev",
+        project="mlplatform",
+        config={"mlplatform:webhookToken": "hunter2"},
+        secret_keys=frozenset({"mlplatform:webhookToken"}),
+    )
+    assert plan.outputs == {
+        "alerts": {"webhook": {"token": SECRET, "kind": "teams"}, "enabled": True},
+        "location": "westeurope",
+    }
+    assert plan.secret_outputs == {"alerts"}
+
+
+def test_program_collects_garbage_less_often(dev_plan: Plan) -> None:
+    import gc
+
+    from infra.entrypoint import GC_THRESHOLDS
+
+    assert dev_plan.resources
+    assert gc.get_threshold() == GC_THRESHOLDS

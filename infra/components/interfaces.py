@@ -164,3 +164,28 @@ class PrivateEndpoint(pulumi.ComponentResource):
         )
         self.id = endpoint.id
         self.register_outputs({"id": endpoint.id})
+
+
+def private_endpoints(
+    targets: Sequence[PrivateLinkTarget],
+    *,
+    settings: PrivateEndpoints | None,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> list[PrivateEndpoint]:
+    """One private endpoint per target when the environment has a private-endpoint subnet."""
+    if settings is None:
+        return []
+    return [
+        PrivateEndpoint(
+            target,
+            settings=settings,
+            resource_group_name=resource_group_name,
+            location=location,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for target in targets
+    ]

@@ -12,7 +12,7 @@ from pulumi_azure_native import resources, storage
 from infra.components.access import ProjectAccess
 from infra.components.budget import monthly_budget
 from infra.components.cluster import GpuCluster
-from infra.components.interfaces import PrivateEndpoint, PrivateLinkTarget, lock, tags
+from infra.components.interfaces import PrivateLinkTarget, lock, private_endpoints, tags
 from infra.components.shared import SharedServices
 from infra.config.models import (
     EnvironmentConfig,
@@ -212,8 +212,8 @@ class Project(pulumi.ComponentResource):
         diagnostics.send(f"{label}-workspace", workspace.id, parent=self)
         lock(f"{label}-workspace", workspace.id, env.lock_level, parent=self)
 
-        if env.network.private_endpoints is not None:
-            for target in (
+        private_endpoints(
+            [
                 PrivateLinkTarget(
                     f"{label}-workspace-pe",
                     private_endpoint_name(names.workspace, "amlworkspace"),
@@ -231,15 +231,13 @@ class Project(pulumi.ComponentResource):
                     )
                     for service in ("blob", "file")
                 ),
-            ):
-                PrivateEndpoint(
-                    target,
-                    settings=env.network.private_endpoints,
-                    resource_group_name=group.name,
-                    location=env.location,
-                    tags=common,
-                    opts=child,
-                )
+            ],
+            settings=env.network.private_endpoints,
+            resource_group_name=group.name,
+            location=env.location,
+            tags=common,
+            parent=self,
+        )
 
         self.clusters = {}
         for compute_name, cluster in sorted(project.clusters.items()):

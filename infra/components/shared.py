@@ -13,7 +13,7 @@ from pulumi_azure_native import (
     resources,
 )
 
-from infra.components.interfaces import Diagnostics, PrivateEndpoint, PrivateLinkTarget, lock, tags
+from infra.components.interfaces import Diagnostics, PrivateLinkTarget, lock, private_endpoints, tags
 from infra.config.models import EnvironmentConfig
 from infra.naming import private_endpoint_name
 
@@ -185,8 +185,8 @@ class SharedServices(pulumi.ComponentResource):
             self.registry_name = pulumi.Output.from_input(existing.rsplit("/", 1)[-1])
             self.registry_id = pulumi.Output.from_input(existing)
 
-        if env.network.private_endpoints is not None:
-            for target in (
+        private_endpoints(
+            [
                 PrivateLinkTarget(
                     "key-vault-pe",
                     private_endpoint_name(names.key_vault, "vault"),
@@ -201,15 +201,13 @@ class SharedServices(pulumi.ComponentResource):
                     "registry",
                     ["registry"],
                 ),
-            ):
-                PrivateEndpoint(
-                    target,
-                    settings=env.network.private_endpoints,
-                    resource_group_name=group.name,
-                    location=env.location,
-                    tags=common,
-                    opts=child,
-                )
+            ],
+            settings=env.network.private_endpoints,
+            resource_group_name=group.name,
+            location=env.location,
+            tags=common,
+            parent=self,
+        )
 
         self.resource_group_name = group.name
         self.log_analytics_id = logs.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -85,19 +86,24 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     assert nlp["workspace_id"] == workspace.id and nlp["workspace_name"] == workspace.physical_name
 
 
-def test_secrets_stay_secret_in_inputs_outputs_and_json() -> None:
-    def program() -> None:
-        token = pulumi.Config("mlplatform").require_secret("webhookToken")
-        resources.ResourceGroup("rg", resource_group_name="rg-x", tags={"token": token})
-        pulumi.export("token", token)
-
-    plan = run_program(
+def run_with_webhook_secret(program: Callable[[], None]) -> Plan:
+    """Run `program` with the secret config key mlplatform:webhookToken = "hunter2"."""
+    return run_program(
         program,
         stack="dev",
         project="mlplatform",
         config={"mlplatform:webhookToken": "hunter2"},
         secret_keys=frozenset({"mlplatform:webhookToken"}),
     )
+
+
+def test_secrets_stay_secret_in_inputs_outputs_and_json() -> None:
+    def program() -> None:
+        token = pulumi.Config("mlplatform").require_secret("webhookToken")
+        resources.ResourceGroup("rg", resource_group_name="rg-x", tags={"token": token})
+        pulumi.export("token", token)
+
+    plan = run_with_webhook_secret(program)
     (group,) = plan.resources
     assert group.inputs["tags"]["token"] == SECRET
     assert plan.outputs["token"] == SECRET and plan.secret_outputs == {"token"}
@@ -201,13 +207,7 @@ def test_nested_secret_outputs_are_masked_where_they_are() -> None:
         pulumi.export("alerts", {"webhook": {"token": token, "kind": "teams"}, "enabled": True})
         pulumi.export("location", "westeurope")
 
-    plan = run_program(
-        program,
-        stack="dev",
-        project="mlplatform",
-        config={"mlplatform:webhookToken": "hunter2"},
-        secret_keys=frozenset({"mlplatform:webhookToken"}),
-    )
+    plan = run_with_webhook_secret(program)
     assert plan.outputs == {
         "alerts": {"webhook": {"token": SECRET, "kind": "teams"}, "enabled": True},
         "location": "westeurope",

@@ -8,6 +8,7 @@ the only differences from what reaches Azure.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import yaml
@@ -26,7 +27,25 @@ def rest_body(built: BuiltJob) -> dict[str, Any]:
 
 
 def az_ml_yaml(built: BuiltJob) -> str:
-    return yaml.safe_dump(_plain(built.entity._to_dict()), sort_keys=True, default_flow_style=False)
+    spec = _relative_code(_plain(built.entity._to_dict()))
+    return yaml.safe_dump(spec, sort_keys=True, default_flow_style=False)
+
+
+def _relative_code(value: Any) -> Any:
+    """The SDK makes local code paths absolute (at the top, or under `component:` for a command
+    node); print them relative to the working directory, as the job was built, so the output is the
+    same in every checkout. `az ml job create` resolves `code:` relative to the YAML file: save the
+    YAML where you run this."""
+    if isinstance(value, dict):
+        return {
+            key: os.path.relpath(item)
+            if key == "code" and isinstance(item, str) and os.path.isabs(item)
+            else _relative_code(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_relative_code(item) for item in value]
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from infra import arm
+
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 FAKE_TENANT = "00000000-0000-0000-0000-00000000beef"
 FAKE_CLIENT = {
@@ -20,28 +22,18 @@ FAKE_CLIENT = {
 
 # token -> (ARM path below the resource group or scope, input naming the resource); scoped types
 # hang below another resource's id given by a scope input.
-_GROUP = "/subscriptions/{sub}/resourceGroups/{resourceGroupName}"
 _IN_GROUP: dict[str, tuple[str, str]] = {
     "azure-native:operationalinsights:Workspace": (
         "Microsoft.OperationalInsights/workspaces",
         "workspaceName",
     ),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
-    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
-    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry/registries", "registryName"),
-    "azure-native:managedidentity:UserAssignedIdentity": (
-        "Microsoft.ManagedIdentity/userAssignedIdentities",
-        "resourceName",
-    ),
-    "azure-native:machinelearningservices:Registry": (
-        "Microsoft.MachineLearningServices/registries",
-        "registryName",
-    ),
-    "azure-native:machinelearningservices:Workspace": (
-        "Microsoft.MachineLearningServices/workspaces",
-        "workspaceName",
-    ),
-    "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:keyvault:Vault": (arm.KEY_VAULT, "vaultName"),
+    "azure-native:containerregistry:Registry": (arm.CONTAINER_REGISTRY, "registryName"),
+    "azure-native:managedidentity:UserAssignedIdentity": (arm.USER_ASSIGNED_IDENTITY, "resourceName"),
+    "azure-native:machinelearningservices:Registry": (arm.ML_REGISTRY, "registryName"),
+    "azure-native:machinelearningservices:Workspace": (arm.ML_WORKSPACE, "workspaceName"),
+    "azure-native:storage:StorageAccount": (arm.STORAGE_ACCOUNT, "accountName"),
     "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
     "azure-native:insights:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
 }
@@ -71,34 +63,34 @@ def fake_uuid(*parts: str) -> str:
 
 def _arm_id(token: str, logical_name: str, inputs: dict[str, Any]) -> tuple[str, str]:
     """(id, physical name) of a resource, shaped like Azure's."""
-    group = _GROUP.format(sub=FAKE_SUBSCRIPTION, resourceGroupName=inputs.get("resourceGroupName", "unknown"))
+    group = str(inputs.get("resourceGroupName", "unknown"))
+
+    def in_group(arm_type: str, name: str) -> str:
+        return arm.resource_id(FAKE_SUBSCRIPTION, group, arm_type, name)
+
     if token == "azure-native:resources:ResourceGroup":
         name = str(inputs.get("resourceGroupName", logical_name))
-        return _GROUP.format(sub=FAKE_SUBSCRIPTION, resourceGroupName=name), name
+        return arm.group_id(FAKE_SUBSCRIPTION, name), name
     if token == "azure-native:machinelearningservices:Compute":
         name = str(inputs.get("computeName", logical_name))
-        workspace = inputs.get("workspaceName", "unknown")
-        return (
-            f"{group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}",
-            name,
-        )
+        workspace = in_group(arm.ML_WORKSPACE, str(inputs.get("workspaceName", "unknown")))
+        return arm.child_id(workspace, "computes", name), name
     if token == "azure-native:network:PrivateDnsZoneGroup":
         name = str(inputs.get("privateDnsZoneGroupName", logical_name))
-        endpoint = inputs.get("privateEndpointName", "unknown")
-        return (
-            f"{group}/providers/Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}",
-            name,
+        endpoint = in_group(
+            "Microsoft.Network/privateEndpoints", str(inputs.get("privateEndpointName", "unknown"))
         )
+        return arm.child_id(endpoint, "privateDnsZoneGroups", name), name
     if token in _IN_GROUP:
-        path, name_input = _IN_GROUP[token]
+        arm_type, name_input = _IN_GROUP[token]
         name = str(inputs.get(name_input, logical_name))
-        return f"{group}/providers/{path}/{name}", name
+        return in_group(arm_type, name), name
     if token in _SCOPED:
-        scope_input, path, name_input = _SCOPED[token]
+        scope_input, arm_type, name_input = _SCOPED[token]
         name = str(inputs.get(name_input, logical_name))
-        return f"{inputs.get(scope_input, '')}/providers/{path}/{name}", name
+        return arm.extension_id(str(inputs.get(scope_input, "")), arm_type, name), name
     module, kind = token.split(":")[1:3]
-    return f"{group}/providers/{module}/{kind}/{logical_name}", logical_name
+    return in_group(f"{module}/{kind}", logical_name), logical_name
 
 
 def fake_state(token: str, logical_name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from infra import arm
 from infra.config.errors import ConfigIssue
 from infra.config.models import ENVIRONMENT_FIELD, EnvironmentConfig, PrincipalKind, ProjectSettings
 from infra.policy import Onboarded
@@ -85,14 +86,6 @@ WORKSPACE_SHARED_ROLES: tuple[tuple[str, ScopeKind], ...] = (
 EXTRA_ROLE_SCOPE: ScopeKind = "resource_group"
 
 
-def _group_id(subscription: str, group: str) -> str:
-    return f"/subscriptions/{subscription}/resourceGroups/{group}"
-
-
-def _resource_id(subscription: str, group: str, type_: str, name: str) -> str:
-    return f"{_group_id(subscription, group)}/providers/{type_}/{name}"
-
-
 @dataclass(frozen=True)
 class EnvironmentIds:
     """ARM ids of the shared resources, from their deterministic names."""
@@ -107,20 +100,15 @@ class EnvironmentIds:
         names = environment.names
         group = names.shared_resource_group
         return EnvironmentIds(
-            key_vault=_resource_id(subscription, group, "Microsoft.KeyVault/vaults", names.key_vault),
-            container_registry=_resource_id(
-                subscription, group, "Microsoft.ContainerRegistry/registries", names.container_registry
+            key_vault=arm.resource_id(subscription, group, arm.KEY_VAULT, names.key_vault),
+            container_registry=arm.resource_id(
+                subscription, group, arm.CONTAINER_REGISTRY, names.container_registry
             ),
-            platform_identity=_resource_id(
-                subscription,
-                group,
-                "Microsoft.ManagedIdentity/userAssignedIdentities",
-                names.platform_identity,
+            platform_identity=arm.resource_id(
+                subscription, group, arm.USER_ASSIGNED_IDENTITY, names.platform_identity
             ),
             ml_registry=environment.registry.existing_id
-            or _resource_id(
-                subscription, group, "Microsoft.MachineLearningServices/registries", names.ml_registry
-            ),
+            or arm.resource_id(subscription, group, arm.ML_REGISTRY, names.ml_registry),
         )
 
 
@@ -139,17 +127,13 @@ class ProjectIds:
         group = names.resource_group
         return ProjectIds(
             environment=EnvironmentIds.of(environment, subscription),
-            resource_group=_group_id(subscription, group),
-            storage=_resource_id(
-                subscription, group, "Microsoft.Storage/storageAccounts", names.storage_account
-            ),
-            workspace=_resource_id(
-                subscription, group, "Microsoft.MachineLearningServices/workspaces", names.workspace
-            ),
+            resource_group=arm.group_id(subscription, group),
+            storage=arm.resource_id(subscription, group, arm.STORAGE_ACCOUNT, names.storage_account),
+            workspace=arm.resource_id(subscription, group, arm.ML_WORKSPACE, names.workspace),
         )
 
     def compute(self, name: str) -> str:
-        return f"{self.workspace}/computes/{name}"
+        return arm.child_id(self.workspace, "computes", name)
 
     def scope(self, kind: ScopeKind) -> str:
         if kind in ("key_vault", "container_registry", "ml_registry"):

@@ -23,10 +23,6 @@ class GpuSku:
     gpu_memory_gb: int
     family: str
 
-    @property
-    def total_gpu_memory_gb(self) -> int:
-        return self.gpus * self.gpu_memory_gb
-
 
 _SKUS = (
     GpuSku("Standard_NC4as_T4_v3", 4, 1, "T4", 16, "standardNCASv3_T4Family"),

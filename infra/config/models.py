@@ -189,10 +189,6 @@ class RegistryConfig(StrictModel):
                 raise ValueError(f"existing_id {self.existing_id!r} is not an Azure ML registry id")
         return self
 
-    @property
-    def existing_name(self) -> str | None:
-        return self.existing_id.rsplit("/", 1)[-1] if self.existing_id else None
-
 
 def _known_role(role: str) -> str:
     if role not in BUILTIN_ROLES:

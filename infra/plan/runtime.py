@@ -23,6 +23,7 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.config.loader import SECRET_PLACEHOLDER
 from infra.plan.fake_ids import FAKE_CLIENT, fake_state
 
 # Markers of the Pulumi wire format (sdk/proto/README): secrets and resource references are
@@ -31,7 +32,7 @@ _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SECRET = "[secret]"
+SECRET = SECRET_PLACEHOLDER  # how every secret value shows, config and plan alike
 COMPUTED = "[computed]"
 
 

@@ -277,12 +277,13 @@ def child_floor(dump: Path, profile: str | None, kind: str) -> dict[str, Any]:
     load_program_modules()  # the same imports as the program child
     import pulumi
 
-    from infra.entrypoint import tune_garbage_collector
     from infra.plan.runtime import PlanMocks, RecordingMonitor, run_program
+    from infra.runtime_tuning import tune_runtime
 
-    # The program tunes the collector (infra/entrypoint.py); the floors get the same, so that the
-    # ratio measures what the program adds, not a process setting.
-    tune_garbage_collector()
+    # The program tunes the collector and replaces the SDK's garbage-making `contains_unknowns`
+    # (infra/runtime_tuning.py); the floors get the same, so that the ratio measures what the
+    # program adds, not a process setting or an SDK fix.
+    tune_runtime()
     recorded = json.loads(dump.read_text())
     by_urn = {resource["urn"]: resource for resource in recorded["resources"]}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pulumi
@@ -10,17 +9,7 @@ import pulumi
 from infra import aliases
 from infra.config.loader import ENVIRONMENT_KEY, Layout, build_platform, parse_environment
 from infra.program import ClientConfig, build, export
-
-# A stack registers thousands of resources, and the SDK allocates dozens of asyncio tasks and
-# Outputs for each; with CPython's default gen-0 threshold (700) the collector ran ~11,000 times
-# and rescanned the whole heap (the azure-native modules included) 18 times for 300 projects:
-# 40% of the program's time. Collecting every 50,000 allocations instead gives the same peak
-# memory (docs/performance.md).
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def tune_garbage_collector() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)
+from infra.runtime_tuning import tune_runtime
 
 
 def run(root: Path) -> None:
@@ -36,7 +25,7 @@ def run(root: Path) -> None:
             file=layout.relative(layout.stack_file(stack)),
         ),
     )
-    tune_garbage_collector()
+    tune_runtime()  # flat cost per resource at thousands of resources (infra/runtime_tuning.py)
     # Before the first resource: greenfield stacks skip the legacy type aliases (infra/aliases.py).
     aliases.register(platform.environment.keep_legacy_aliases)
     export(build(platform, ClientConfig.current()))

@@ -215,10 +215,13 @@ def test_nested_secret_outputs_are_masked_where_they_are() -> None:
     assert plan.secret_outputs == {"alerts"}
 
 
-def test_program_collects_garbage_less_often(dev_plan: Plan) -> None:
+def test_program_tunes_the_runtime_before_registering(dev_plan: Plan) -> None:
     import gc
 
-    from infra.entrypoint import GC_THRESHOLDS
+    from pulumi.runtime import rpc
+
+    from infra import runtime_tuning
 
     assert dev_plan.resources
-    assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_threshold() == runtime_tuning.GC_THRESHOLDS
+    assert rpc.contains_unknowns is runtime_tuning.contains_unknowns

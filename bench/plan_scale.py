@@ -26,11 +26,13 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,35 @@ def load_program_modules() -> float:
     return time.perf_counter() - start
 
 
+def _seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str, float]:
+    """The steps of `python -m infra validate` and `plan` around the program, each timed alone, so
+    that growth in any of them shows: validate (every stack and project file: parsing, models,
+    naming, the access/quota/budget policies), sections (the policy tables in the plan), render (the
+    text and the JSON plan), diff (`--diff-against` a saved plan of the same resources, so every
+    resource's inputs and options are compared)."""
+    from infra.config.loader import Layout, load_platform, validate_all
+    from infra.plan.diff import diff_plans
+    from infra.plan.render import render_text, to_json
+    from infra.plan.sections import plan_sections
+
+    layout = Layout(root)
+    seconds = {"validate": _seconds(lambda: validate_all(layout))}
+    platform = load_platform(layout, stack)
+    sections: list[Any] = []
+    seconds["sections"] = _seconds(lambda: sections.extend(plan_sections(platform)))
+    seconds["render"] = _seconds(lambda: (render_text(plan, sections), to_json(plan)))
+    base = scratch / "base-plan.json"
+    base.write_text(to_json(plan))
+    seconds["diff"] = _seconds(lambda: diff_plans(base, plan))
+    return seconds
+
+
 def child_program(root: Path, stack: str, dump: Path, profile: str | None) -> dict[str, Any]:
     load = load_program_modules()
     from infra.plan.offline import plan_stack
@@ -215,12 +246,14 @@ def child_program(root: Path, stack: str, dump: Path, profile: str | None) -> di
         for r in plan.resources
     ]
     dump.write_text(json.dumps({"stack": stack, "project": plan.project, "resources": resources}))
+    rss_mb = _peak_rss_mb()  # of the plan itself, before the stages below add their own copies
     return {
         "resources": len(plan.resources),
         "aliases": sum(len(r.aliases) for r in plan.resources),
         "wall": wall,
         "load": load,
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": rss_mb,
+        "stages": stage_seconds(root, stack, plan, dump.parent),
     }
 
 
@@ -231,7 +264,7 @@ def _sdk_properties(token: str) -> dict[str, None]:
 
     _, module, name = token.split(":")
     cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
-    names = {}
+    names: dict[str, None] = {}
     for attribute in vars(cls).values():
         getter = getattr(attribute, "fget", None)
         wire = getattr(getter, "_pulumi_name", None)
@@ -308,7 +341,7 @@ def child_floor(dump: Path, profile: str | None, kind: str) -> dict[str, Any]:
         cls, names = classes[resource["type"]]
         arguments = {names[key]: value for key, value in resource["inputs"].items()}
         resource_class: Any = cls
-        return resource_class(resource["name"], opts=opts, **arguments)  # type: ignore[no-any-return]
+        return resource_class(resource["name"], opts=opts, **arguments)
 
     def program() -> None:
         if kind == "azure-native":
@@ -366,6 +399,10 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     median = dict(ordered[len(ordered) // 2])
     median["walls"] = [run["wall"] for run in runs]
     median["rss_mb"] = max(run["rss_mb"] for run in runs)
+    if "stages" in median:
+        median["stages"] = {
+            stage: statistics.median(run["stages"][stage] for run in runs) for stage in median["stages"]
+        }
     return median
 
 
@@ -431,6 +468,30 @@ def table(rows: list[dict[str, Any]], stack: str, note: str = "") -> str:
             f"{_spread(program):>9} {1000 * program['wall'] / count:>6.2f} {program['rss_mb']:>6.0f} "
             f"{floor['wall']:>7.2f} {_spread(floor):>9} {program['wall'] / floor['wall']:>5.2f} "
             f"{sdk['wall']:>6.2f} {program['wall'] / sdk['wall']:>9.2f}"
+        )
+    lines += ["", stage_table(rows)]
+    return "\n".join(lines)
+
+
+def stage_table(rows: list[dict[str, Any]]) -> str:
+    """Per stage: seconds and milliseconds per project (validate, sections) or per resource."""
+    header = (
+        "the steps around the program (median): validate = every stack and project file (models,\n"
+        "naming, policies); sections = the plan's policy tables; render = text and JSON plan;\n"
+        "diff = --diff-against a saved plan of the same resources.\n"
+        f"{'K':>4} {'validate s':>10} {'ms/proj':>7} {'sections s':>10} {'ms/proj':>7} "
+        f"{'render s':>8} {'ms/res':>6} {'diff s':>6} {'ms/res':>6}"
+    )
+    lines = [header]
+    for row in rows:
+        stages, count, size = row["program"]["stages"], row["program"]["resources"], row["size"]
+        per_project = {stage: 1000 * stages[stage] / size for stage in ("validate", "sections")}
+        per_resource = {stage: 1000 * stages[stage] / count for stage in ("render", "diff")}
+        lines.append(
+            f"{size:>4} {stages['validate']:>10.3f} {per_project['validate']:>7.2f} "
+            f"{stages['sections']:>10.3f} {per_project['sections']:>7.2f} "
+            f"{stages['render']:>8.3f} {per_resource['render']:>6.3f} "
+            f"{stages['diff']:>6.3f} {per_resource['diff']:>6.3f}"
         )
     return "\n".join(lines)
 

@@ -338,22 +338,35 @@ def exception_lines(environment: EnvironmentConfig, projects: Sequence[ProjectSe
     return lines or ["none: no privileged role is granted to any project principal"]
 
 
+def _reasons_by_project(grant: RoleGrant) -> dict[str, list[str]]:
+    """A grant's reasons, "<project> <why>" (project names have no spaces), as whys by project."""
+    whys: dict[str, list[str]] = {}
+    for reason in grant.reasons:
+        project, _, why = reason.partition(" ")
+        whys.setdefault(project, []).append(why)
+    return whys
+
+
 def access_lines(environment: EnvironmentConfig, projects: Sequence[ProjectSettings]) -> list[str]:
     """Who gets which role on what, per project, for the plan (scopes by kind: the ids are in the tree)."""
     any_subscription = "00000000-0000-0000-0000-000000000000"  # scope kinds do not depend on it
     lines = []
     shared = environment_grants(environment, projects, any_subscription)
+    # shared grants by the projects their reasons name, indexed once rather than searched per project
+    shared_by_project: dict[str, list[tuple[RoleGrant, list[str]]]] = {}
+    for grant in shared:
+        for name, whys in _reasons_by_project(grant).items():
+            shared_by_project.setdefault(name, []).append((grant, whys))
     for project in projects:
-        grants = project_grants(environment, project, any_subscription) + [
-            g for g in shared if any(reason.startswith(f"{project.name} ") for reason in g.reasons)
+        grants = [
+            (grant, _reasons_by_project(grant).get(project.name, []))
+            for grant in project_grants(environment, project, any_subscription)
         ]
+        grants += shared_by_project.get(project.name, [])
         by_principal: dict[str, list[str]] = {}
-        for grant in grants:
+        for grant, whys in grants:
             if grant.holder is None:
-                who = ", ".join(
-                    sorted({r.split(" ", 1)[1] for r in grant.reasons if r.startswith(project.name)})
-                )
-                who = f"{grant.principal} ({grant.principal_type}: {who})"
+                who = f"{grant.principal} ({grant.principal_type}: {', '.join(sorted(set(whys)))})"
             else:
                 who = f"{grant.holder} identity"
             by_principal.setdefault(who, []).append(f"{grant.role} on {grant.scope_kind}")

@@ -144,11 +144,13 @@ def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectSet
         return (label, family, clusters, str(nodes), str(gpus), str(vcpus), share(vcpus, family))
 
     grouped = by_family(items)
-    for project in sorted({d.project for d in items}):
-        for family, family_items in grouped.items():
-            mine = [d for d in family_items if d.project == project]
-            if mine:
-                rows.append(row(project, family, mine, ",".join(d.cluster for d in mine)))
+    by_project: dict[str, dict[str, list[ClusterDemand]]] = {}
+    for family, members in grouped.items():
+        for demand in members:
+            by_project.setdefault(demand.project, {}).setdefault(family, []).append(demand)
+    for project in sorted(by_project):
+        for family, mine in by_project[project].items():
+            rows.append(row(project, family, mine, ",".join(d.cluster for d in mine)))
     rows += [row("total", family, members, str(len(members))) for family, members in grouped.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [

@@ -12,7 +12,7 @@ from infra.plan.offline import REPOSITORY
 from infra.plan.render import render_text
 from infra.plan.runtime import Plan, RecordedResource
 from infra.plan.sections import plan_sections
-from infra.policy.access import environment_grants, project_grants
+from infra.policy.access import access_lines, environment_grants, project_grants
 from infra.roles import BUILTIN_ROLES, PRIVILEGED_ROLES, assignment_name, role_definition_id, subscription_of
 from tests.infra.sandbox import Sandbox, example_project
 
@@ -195,6 +195,28 @@ def test_a_principal_in_two_lists_or_projects_gets_one_assignment(sandbox: Sandb
     )
     names = [r.inputs["roleAssignmentName"] for r in plan.by_type(ROLE_ASSIGNMENT)]
     assert len(names) == len(set(names))
+
+
+def test_access_table_gives_each_project_only_its_own_reasons(sandbox: Sandbox) -> None:
+    """Shared (registry) grants are listed under every project whose lists name the principal,
+    each with that project's reasons only, also when one project's name prefixes another's."""
+    group = {"object_id": DATA_SCIENTISTS, "kind": "Group", "name": "shared-group"}
+    nlp = example_project("nlp-research")
+    nlp["name"] = "nlp"
+    nlp["access"] = {"ci_deployers": [group]}
+    sandbox.project("nlp.yaml", nlp)
+    platform = load_platform(Layout(sandbox.root), "dev")
+    lines = access_lines(platform.environment, platform.projects)
+
+    def section(project: str) -> list[str]:
+        start = lines.index(f"{project}:") + 1
+        end = next((i for i in range(start, len(lines)) if not lines[i].startswith("  ")), len(lines))
+        return [line for line in lines[start:end] if DATA_SCIENTISTS in line]
+
+    assert section("nlp") and all("ci_deployers" in line for line in section("nlp"))
+    assert not any("data_scientists" in line for line in section("nlp"))
+    assert any("data_scientists" in line for line in section("nlp-research"))
+    assert not any("ci_deployers" in line for line in section("nlp-research"))
 
 
 # --- privileged roles -------------------------------------------------------------------------

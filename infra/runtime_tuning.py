@@ -1,15 +1,14 @@
 """What a program of thousands of resources needs from the Python process and the Pulumi SDK.
 
-The stack keeps every resource, and with it every property's Output, asyncio task and future,
-alive until the program ends: about 75 KB and a hundred or so collector-tracked objects per
-resource, and none of it garbage. Two settings keep the cost per resource flat as the stack grows
-(docs/performance.md, "The collector and the SDK's cyclic garbage"):
+The stack keeps every resource, and with it every property's Output, asyncio task and futures,
+alive until the program ends (~28 KB per resource), and none of it is garbage. Two settings keep
+the cost per resource flat as the stack grows (docs/performance.md, section 3b):
 
 * The collector looks at the young generation only, every 50,000 net allocations. Collecting the
   older generations cannot free anything in such a heap, it only rescans it: with CPython's
-  defaults that was 40% of the time at 300 projects, and with young-only thresholds of
-  (50,000, 20, 100) the middle generation's scans still cost ~1.4 s there while finding nothing.
-  Short-lived cycles (exceptions, a failed task) are still collected young.
+  defaults that was 40% of the time at 300 projects, and with thresholds of (50,000, 20, 100)
+  the middle generation's scans still cost ~1.4 s there while finding nothing. Short-lived
+  cycles (an exception's traceback, a failed task) are still collected young.
 * `pulumi.runtime.rpc.contains_unknowns` (pulumi 3.272) defines a recursive closure on every call,
   and a closure that refers to itself is a reference cycle: a function, a cell and their tuples
   that only the collector can free. The SDK calls it ~40 times per resource, which made the cyclic

@@ -8,7 +8,8 @@ import pulumi
 
 from infra import aliases
 from infra.config.loader import ENVIRONMENT_KEY, Layout, build_platform, parse_environment
-from infra.program import ClientConfig, build, export
+from infra.program import ClientConfig, build
+from infra.registration_window import RegistrationWindow
 from infra.runtime_tuning import tune_runtime
 
 
@@ -26,6 +27,10 @@ def run(root: Path) -> None:
         ),
     )
     tune_runtime()  # flat cost per resource at thousands of resources (infra/runtime_tuning.py)
-    # Before the first resource: greenfield stacks skip the legacy type aliases (infra/aliases.py).
+    # Before the first resource: greenfield stacks skip the legacy type aliases (infra/aliases.py),
+    # and previews construct a few projects at a time (infra/registration_window.py).
     aliases.register(platform.environment.keep_legacy_aliases)
-    export(build(platform, ClientConfig.current()))
+    window = RegistrationWindow.for_this_run()
+    client = ClientConfig.current()
+    # the SDK awaits the entrypoint once this module has run, and exports the outputs it returns
+    pulumi.run(lambda: build(platform, client, window))

@@ -14,6 +14,7 @@ from infra.components.shared import SharedServices
 from infra.config.loader import Platform
 from infra.config.models import ProjectSettings
 from infra.policy.access import PLATFORM_IDENTITY, ScopeKind, environment_grants
+from infra.registration_window import RegistrationWindow
 from infra.skus import require_sku
 
 
@@ -48,8 +49,9 @@ def _cluster_outputs(settings: ProjectSettings, project: Project) -> dict[str, A
     return outputs
 
 
-def build(platform: Platform, client: ClientConfig) -> dict[str, Any]:
-    """Register every resource of the environment; return the stack outputs (docs/stack-outputs.md)."""
+async def build(platform: Platform, client: ClientConfig, window: RegistrationWindow) -> dict[str, Any]:
+    """Register every resource of the environment; return the stack outputs (docs/stack-outputs.md).
+    Async so that a preview can let the engine catch up between projects (infra/registration_window.py)."""
     env = platform.environment
     shared = SharedServices(
         "shared",
@@ -77,8 +79,9 @@ def build(platform: Platform, client: ClientConfig) -> dict[str, Any]:
         identities=identities,
         external_scopes=external,
     )
-    projects = {
-        settings.name: (
+    projects: dict[str, tuple[ProjectSettings, Project]] = {}
+    for settings in platform.projects:
+        projects[settings.name] = (
             settings,
             Project(
                 settings,
@@ -89,8 +92,7 @@ def build(platform: Platform, client: ClientConfig) -> dict[str, Any]:
                 workspace_depends_on=identity_grants,
             ),
         )
-        for settings in platform.projects
-    }
+        await window.project_constructed()
     return {
         "environment": platform.stack,
         "location": env.location,
@@ -118,8 +120,3 @@ def build(platform: Platform, client: ClientConfig) -> dict[str, Any]:
             for name, (settings, project) in projects.items()
         },
     }
-
-
-def export(outputs: dict[str, Any]) -> None:
-    for key, value in outputs.items():
-        pulumi.export(key, value)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import mocks, settings
 from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime import stack as sdk_stack
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _sync_await
 
@@ -243,6 +244,24 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
 
+def _configure_runtime(monitor: RecordingMonitor, *, project: str, stack: str, preview: bool) -> None:
+    """What `pulumi.runtime.set_mocks` does, minus the root stack it creates and finishes at once:
+    the program's stack is created by `run_in_stack`, as under the language host, so that an
+    entrypoint registered with `pulumi.run` runs too."""
+    settings.configure(
+        mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+            engine=mocks.MockEngine(None),
+            project=project,
+            stack=stack,
+            dry_run=preview,
+            organization=None,
+            callbacks=None,
+        )
+    )
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -252,9 +271,15 @@ def run_program(
     secret_keys: frozenset[str] = frozenset(),
     monitor: RecordingMonitor | None = None,
     source_positions: bool = False,
+    preview: bool = True,
 ) -> Plan:
     """Run `program` against a fresh mock runtime and return everything it registered. Pass a
     `monitor` to inspect what was registered even when the program fails.
+
+    The program runs as `pulumi preview` runs it (`preview=False`: as the update of `pulumi up`):
+    inside `run_in_stack`, the SDK entry point the Python language host calls, so the root stack,
+    an async entrypoint registered with `pulumi.run`, and the wait for outstanding work are the
+    engine's.
 
     The SDK captures the Python stack (`traceback.extract_stack`, a `stat` and a path-to-URI per
     frame) for every resource so that a real engine can point at the line that created it; the
@@ -265,12 +290,17 @@ def run_program(
     if not source_positions:
         sdk_resource._get_stack_trace = _no_stack_trace
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _configure_runtime(monitor, project=project, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+    stacks: list[Any] = []
+
+    def in_stack() -> None:
+        stacks.append(settings.get_root_resource())  # set in the event loop's context, not ours
+        program()
+
     try:
-        _sync_await(mocks.run_pulumi_func(program))
-        root = settings.get_root_resource()
-        outputs, secrets = _resolve_outputs(dict(getattr(root, "outputs", {})))
+        _sync_await(sdk_stack.run_in_stack(in_stack))
+        outputs, secrets = _resolve_outputs(dict(stacks[0].outputs))
     finally:
         sdk_resource._get_stack_trace = capture
         settings.ROOT.set(None)

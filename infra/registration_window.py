@@ -3,7 +3,7 @@
 A Pulumi Python program constructs its resources synchronously: unless it yields, every
 registration of the stack is pending at once before the event loop runs the first. At 300 projects
 those pending registrations took as much memory again as the stack itself keeps, ~1 GB in all
-(docs/performance.md, 3c). In a preview (`pulumi preview`, the first phase of `pulumi up`, the
+(docs/performance.md, 3e). In a preview (`pulumi preview`, the first phase of `pulumi up`, the
 offline plan) a registration returns as soon as the engine has planned the resource, so the
 program constructs a batch of projects and then lets the event loop finish the previous batch's
 registrations before it constructs the next: at most two batches are in flight, and the engine

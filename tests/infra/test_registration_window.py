@@ -95,10 +95,12 @@ def test_preview_and_update_register_the_same_resources(many_projects: Path) -> 
     assert preview.outputs == update.outputs
 
 
-def test_a_disabled_window_never_waits_and_registers_nothing() -> None:
+def test_only_an_enabled_window_watches_the_resources() -> None:
+    # outside a program there is no root stack to register a transformation with
     window = RegistrationWindow(enabled=False, projects_per_batch=1)
-    asyncio.run(window.project_constructed())  # would need a running Pulumi engine if it waited
-    assert not window.enabled
+    asyncio.run(window.project_constructed())
+    with pytest.raises(Exception, match="root stack"):
+        RegistrationWindow(enabled=True)
 
 
 def test_batches_hold_at_least_one_project() -> None:

@@ -150,6 +150,15 @@ def parse_allow_list(tag: str) -> list[str]:
     ]
 
 
+def refused_by_allow_list(tag: str | None, vm_size: str) -> list[str] | None:
+    """The sizes a model's allow-list tag names, when it exists and does not name `vm_size`
+    (compared case-blind); None when the size is allowed or the model has no such tag."""
+    if tag is None:
+        return None
+    allowed = parse_allow_list(tag)
+    return None if vm_size.lower() in {size.lower() for size in allowed} else allowed
+
+
 def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry: RegistryFacts) -> None:
     """Checks that need the `azureml` registry: compute allow-list and the real component inputs."""
     recipe = loaded.recipe
@@ -157,18 +166,16 @@ def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry:
         return
     problems: list[Problem] = []
     tags = registry.model_tags(recipe.model.name, recipe.model.version, recipe.model.registry)
-    allow_list = tags.get("finetune_compute_allow_list")
-    if allow_list is not None:
-        allowed = parse_allow_list(allow_list)
-        if placement.cluster.vm_size.lower() not in {size.lower() for size in allowed}:
-            problems.append(
-                Problem(
-                    "cluster",
-                    f"{recipe.model.name} {recipe.model.version} cannot be fine-tuned on "
-                    f"{placement.cluster.vm_size} (cluster {placement.cluster.name!r}); "
-                    f"its finetune_compute_allow_list is: {', '.join(allowed)}",
-                )
+    allowed = refused_by_allow_list(tags.get("finetune_compute_allow_list"), placement.cluster.vm_size)
+    if allowed is not None:
+        problems.append(
+            Problem(
+                "cluster",
+                f"{recipe.model.name} {recipe.model.version} cannot be fine-tuned on "
+                f"{placement.cluster.vm_size} (cluster {placement.cluster.name!r}); "
+                f"its finetune_compute_allow_list is: {', '.join(allowed)}",
             )
+        )
     component = pinned_component(recipe)
     if component is not None:
         real_inputs = registry.component_inputs(component.name, component.version)

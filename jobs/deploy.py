@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra.skus import GPU_SKUS, find_sku
+from jobs.checks import refused_by_allow_list
 from jobs.errors import JobsError
 from jobs.submit import azure_errors
 from jobs.targets import Target
@@ -24,6 +26,7 @@ LIVENESS_INITIAL_DELAY_S = 600
 REQUEST_TIMEOUT_MS = 90_000
 AuthMode = Literal["key", "aad_token"]
 AUTH_MODES: tuple[AuthMode, ...] = ("key", "aad_token")
+INFERENCE_ALLOW_LIST = "inference_compute_allow_list"
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,26 @@ def render_deployment(built: BuiltDeployment, location: str) -> str:
     )
 
 
+def inference_problem(model: str, tags: Mapping[str, str], instance_type: str) -> str | None:
+    """Catalog models, and models registered from their fine-tuning, say which sizes can serve
+    them (`inference_compute_allow_list`); a deployment on another size fails after minutes."""
+    allowed = refused_by_allow_list(tags.get(INFERENCE_ALLOW_LIST), instance_type)
+    if allowed is None:
+        return None
+    return f"model {model} cannot be served on {instance_type}; its {INFERENCE_ALLOW_LIST} is: {', '.join(allowed)}"
+
+
 def deploy(built: BuiltDeployment, target: Target, client: Any) -> str:
-    """Create or update the endpoint, the deployment, then route all traffic to it; the scoring URI."""
+    """Check the model is registered and may run on the instance type, then create or update the
+    endpoint, the deployment, and route all traffic to it; the scoring URI."""
     endpoint, deployment = built.endpoint, built.deployment
+    _, name, version = deployment.model.split(":")
+    model = f"{name}:{version}"
+    with azure_errors(target, f"looking up model {model}"):
+        registered = client.models.get(name=name, version=version)
+    problem = inference_problem(model, registered.tags or {}, deployment.instance_type)
+    if problem:
+        raise JobsError(problem)
     with azure_errors(target, f"deploying to endpoint {endpoint.name}"):
         client.online_endpoints.begin_create_or_update(endpoint).result()
         client.online_deployments.begin_create_or_update(deployment).result()

@@ -65,6 +65,7 @@ class FakeAzure:
         self.blob_metadata: dict[str, dict[str, str]] = {}
         self.codes: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> code version resource
         self.online: dict[str, dict[str, Any]] = {}  # "<endpoint>[/deployments/<name>]" -> resource
+        self.models: dict[str, dict[str, str]] = {}  # "<name>/<version>" -> tags of a workspace model
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -185,6 +186,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
+            model = re.search(r"/workspaces/[^/]+/models/([^/]+)/versions/([^/]+)$", path)
+            if model and method == "GET":
+                return self._model(path, model.group(1), model.group(2))
             code = re.search(r"/workspaces/[^/]+/codes/([^/]+)/versions(.*)$", path)
             if code:
                 return self._code(method, path, code.group(1), code.group(2), body)
@@ -222,6 +226,25 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "properties": {"discoveryUrl": fake.url + "/discovery"},
                 }
             return 404, {"error": {"code": "ResourceNotFound", "message": f"no route {method} {path}"}}
+
+        def _model(self, path: str, name: str, version: str) -> tuple[int, Any]:
+            tags = fake.models.get(f"{name}/{version}")
+            if tags is None:
+                return 404, {
+                    "error": {"code": "UserError", "message": f"Model container {name}:{version} not found"}
+                }
+            return 200, {
+                "id": path,
+                "name": version,
+                "type": "Microsoft.MachineLearningServices/workspaces/models/versions",
+                "properties": {
+                    "modelType": "mlflow_model",
+                    "modelUri": f"azureml://jobs/ft-{name}/outputs/artifacts/paths/model/",
+                    "flavors": {"python_function": {"data": {"loader_module": "mlflow.transformers"}}},
+                    "tags": tags,
+                    "properties": {},
+                },
+            }
 
         def _blob(self, method: str, blob: str, query: dict[str, list[str]]) -> None:
             """Just enough of the Blob service for the SDK's upload: properties, put, metadata."""

@@ -17,6 +17,13 @@ A100 = "Standard_NC24ads_A100_v4"
 SCOPE = CLUSTER_ID.removesuffix("/computes/a100")
 
 
+@pytest.fixture(autouse=True)
+def registered_model(fake: FakeAzure) -> None:
+    """The fine-tuned model, registered in the project's workspace with no serving restrictions."""
+    name, version = MODEL.split(":")
+    fake.models[f"{name}/{version}"] = {"base_model": "Meta-Llama-3.1-8B-Instruct"}
+
+
 def deploy(
     fake: FakeAzure, outputs_file: Path, *extra: str, endpoint: str = "nlp-chat"
 ) -> tuple[int, str, str]:
@@ -118,3 +125,45 @@ def test_model_must_be_pinned(fake: FakeAzure, outputs_file: Path) -> None:
     assert code == EXIT_USER_ERROR
     assert "model 'llama31-8b-chat-ft' must be NAME:VERSION" in err
     assert not fake.requests
+
+
+def test_the_model_is_looked_up_before_anything_is_created(fake: FakeAzure, outputs_file: Path) -> None:
+    code, _, _ = deploy(fake, outputs_file)
+    assert code == 0
+    name, version = MODEL.split(":")
+    first = next(r for r in fake.requests if "/workspaces/" in r.path)
+    assert (first.method, first.path) == ("GET", f"{SCOPE}/models/{name}/versions/{version}")
+
+
+def test_an_unregistered_model_is_refused_before_any_write(fake: FakeAzure, outputs_file: Path) -> None:
+    fake.models.clear()
+    code, out, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR and out == ""
+    assert f"looking up model {MODEL}: not found in workspace 'mlw-mlp-dev-nlp-research'" in err
+    assert not [r for r in fake.requests if r.method == "PUT"]
+
+
+@pytest.mark.parametrize(
+    ("allow_list", "deploys"),
+    [
+        ('["Standard_NC96ads_A100_v4", "Standard_ND96amsr_A100_v4"]', False),
+        ("['standard_nc24ads_a100_v4', 'Standard_NC48ads_A100_v4']", True),  # sizes compare case-blind
+    ],
+)
+def test_the_models_inference_allow_list_decides_the_instance_type(
+    fake: FakeAzure, outputs_file: Path, allow_list: str, deploys: bool
+) -> None:
+    name, version = MODEL.split(":")
+    fake.models[f"{name}/{version}"] = {"inference_compute_allow_list": allow_list}
+    code, _, err = deploy(fake, outputs_file)
+    puts = [r for r in fake.requests if r.method == "PUT"]
+    if deploys:
+        assert code == 0, err
+        assert len(puts) == 3
+    else:
+        assert code == EXIT_USER_ERROR
+        assert err.strip().endswith(
+            f"model {MODEL} cannot be served on {A100}; its inference_compute_allow_list is: "
+            "Standard_NC96ads_A100_v4, Standard_ND96amsr_A100_v4"
+        )
+        assert not puts

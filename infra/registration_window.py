@@ -16,7 +16,6 @@ would deploy the environment a batch at a time: updates never wait.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 
 import pulumi
 
@@ -33,8 +32,8 @@ class RegistrationWindow:
         self.enabled = enabled
         self._per_batch = projects_per_batch
         self._projects = 0
-        self._constructed: list[pulumi.Resource] = []
-        self._in_flight: deque[list[pulumi.Resource]] = deque()
+        self._constructed: list[pulumi.Resource] = []  # since the last batch closed
+        self._previous: list[pulumi.Resource] = []  # the batch before, still registering
         if enabled:
             pulumi.runtime.register_stack_transformation(self._remember)
 
@@ -55,9 +54,6 @@ class RegistrationWindow:
         self._projects += 1
         if self._projects % self._per_batch:
             return
-        self._in_flight.append(self._constructed)
-        self._constructed = []
-        while len(self._in_flight) > 1:
-            batch = self._in_flight.popleft()
-            # a URN resolves when the engine answers the registration, known or not in a preview
-            await asyncio.gather(*(resource.urn.future() for resource in batch))
+        batch, self._previous, self._constructed = self._previous, self._constructed, []
+        # a URN resolves when the engine answers the registration, known or not in a preview
+        await asyncio.gather(*(resource.urn.future() for resource in batch))

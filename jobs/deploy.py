@@ -66,6 +66,8 @@ def check_spec(spec: DeploySpec) -> list[str]:
 class BuiltDeployment:
     endpoint: Any  # ManagedOnlineEndpoint
     deployment: Any  # ManagedOnlineDeployment
+    model_name: str
+    model_version: str
 
 
 def build_deployment(spec: DeploySpec, target: Target, tags: dict[str, str]) -> BuiltDeployment:
@@ -95,7 +97,7 @@ def build_deployment(spec: DeploySpec, target: Target, tags: dict[str, str]) -> 
         request_settings=OnlineRequestSettings(request_timeout_ms=REQUEST_TIMEOUT_MS),
         tags=tags,
     )
-    return BuiltDeployment(endpoint, deployment)
+    return BuiltDeployment(endpoint, deployment, match.group(2), match.group(3))
 
 
 def render_deployment(built: BuiltDeployment, location: str) -> str:
@@ -126,10 +128,9 @@ def deploy(built: BuiltDeployment, target: Target, client: Any) -> str:
     """Check the model is registered and may run on the instance type, then create or update the
     endpoint, the deployment, and route all traffic to it; the scoring URI."""
     endpoint, deployment = built.endpoint, built.deployment
-    _, name, version = deployment.model.split(":")
-    model = f"{name}:{version}"
+    model = f"{built.model_name}:{built.model_version}"
     with azure_errors(target, f"looking up model {model}"):
-        registered = client.models.get(name=name, version=version)
+        registered = client.models.get(name=built.model_name, version=built.model_version)
     problem = inference_problem(model, registered.tags or {}, deployment.instance_type)
     if problem:
         raise JobsError(problem)

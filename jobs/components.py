@@ -13,6 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
+def registry_asset_uri(registry: str, kind: str, name: str, version: str) -> str:
+    """An asset pinned in an Azure ML registry, e.g. kind "models", "components", "environments"."""
+    return f"azureml://registries/{registry}/{kind}/{name}/versions/{version}"
+
+
 @dataclass(frozen=True)
 class PinnedComponent:
     name: str
@@ -22,7 +27,7 @@ class PinnedComponent:
 
     @property
     def registry_id(self) -> str:
-        return f"azureml://registries/azureml/components/{self.name}/versions/{self.version}"
+        return registry_asset_uri("azureml", "components", self.name, self.version)
 
 
 _COMMON_INPUTS: dict[str, str] = {

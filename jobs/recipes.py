@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from jobs.components import registry_asset_uri
 from jobs.errors import JobsError
 
 _PINNED_VERSION = re.compile(r"^\d+(\.\d+)*$")
@@ -84,7 +85,7 @@ class ModelRef(_Strict):
 
     @property
     def uri(self) -> str:
-        return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
+        return registry_asset_uri(self.registry, "models", self.name, self.version)
 
 
 class ComponentRef(_Strict):
@@ -159,7 +160,7 @@ class EnvironmentRef(_Strict):
 
     @property
     def uri(self) -> str:
-        return f"azureml://registries/{self.registry}/environments/{self.name}/versions/{self.version}"
+        return registry_asset_uri(self.registry, "environments", self.name, self.version)
 
 
 class DataInput(_Strict):

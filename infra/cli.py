@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 
@@ -16,18 +17,35 @@ def _root(args: argparse.Namespace) -> Path:
     return Path(args.root).resolve()
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _as_of(args: argparse.Namespace) -> date:
+    from infra.model.budget import as_of_date
+
+    return args.as_of or as_of_date()
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from infra.config.loader import Layout, load_platform
+    from infra.model import resolve
+    from infra.plan.fake_ids import FAKE_SUBSCRIPTION, FAKE_TENANT
     from infra.plan.offline import plan_stack
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
 
     root = _root(args)
-    platform = load_platform(Layout(root), args.stack)
-    plan = plan_stack(args.stack, root)
+    as_of = _as_of(args)
+    platform = load_platform(Layout(root), args.stack, as_of=as_of)
+    plan = plan_stack(args.stack, root, as_of=as_of)
     if args.json:
         Path(args.json).write_text(to_json(plan))
-    sections = plan_sections(platform)
+    model = resolve(platform, subscription=FAKE_SUBSCRIPTION, tenant=FAKE_TENANT, as_of=as_of)
+    sections = plan_sections(model)
     if args.diff_against:
         from infra.plan.diff import check_protected, diff_plans, render_diff
         from infra.plan.render import Section
@@ -46,7 +64,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from infra.config.loader import Layout, validate_all
 
     layout = Layout(_root(args))
-    issues = validate_all(layout)
+    issues = validate_all(layout, as_of=_as_of(args))
     if issues:
         print(f"{len(issues)} configuration problem{'s' if len(issues) != 1 else ''}:", file=sys.stderr)
         for issue in issues:
@@ -103,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check every stack and project file, report every problem"
     )
     validate.set_defaults(run=cmd_validate)
+    for command in (plan, validate):
+        command.add_argument(
+            "--as-of",
+            type=_iso_date,
+            metavar="YYYY-MM-DD",
+            help="the date the program assumes (new budgets start in its month); default "
+            "$MLPLATFORM_AS_OF, else today (UTC)",
+        )
 
     onboard = commands.add_parser("onboard", help="write stacks/projects/NAME.yaml for a new project")
     onboard.add_argument(
@@ -121,12 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from infra.config.errors import ConfigError
+    from infra.model.budget import AsOfError
     from infra.plan.diff import ProtectedDeletionError
 
     try:
         code: int = args.run(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 2
+    except AsOfError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except ProtectedDeletionError as error:
         print(f"error: {error}", file=sys.stderr)

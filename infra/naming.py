@@ -203,22 +203,6 @@ class EnvironmentNames:
         return _checked("log analytics workspace", f"log-{self.stem}")
 
     @property
-    def application_insights(self) -> str:
-        return _checked("application insights", f"appi-{self.stem}")
-
-    @property
-    def key_vault(self) -> str:
-        return _checked("key vault", f"kv-{self.stem}-{_hash(self.prefix, self.environment, 'kv')}")
-
-    @property
-    def container_registry(self) -> str:
-        return _unique_compact("container registry", "cr", self.prefix, self.environment)
-
-    @property
-    def platform_identity(self) -> str:
-        return _checked("managed identity", f"id-{self.stem}-platform")
-
-    @property
     def ml_registry(self) -> str:
         return _checked(
             "machine learning registry",
@@ -259,6 +243,24 @@ class ProjectNames:
         return _unique_compact("storage account", "st", env.prefix, env.environment, self.project)
 
     @property
+    def key_vault(self) -> str:
+        env = self.environment
+        return _unique_compact("key vault", "kv", env.prefix, env.environment, self.project)
+
+    @property
+    def container_registry(self) -> str:
+        env = self.environment
+        return _unique_compact("container registry", "cr", env.prefix, env.environment, self.project)
+
+    @property
+    def application_insights(self) -> str:
+        return _checked("application insights", f"appi-{self.environment.stem}-{self.project}")
+
+    @property
+    def workspace_identity(self) -> str:
+        return _checked("managed identity", f"id-{self.environment.stem}-{self.project}-workspace")
+
+    @property
     def budget(self) -> str:
         return _checked("budget", f"budget-{self.environment.stem}-{self.project}")
 
@@ -268,7 +270,15 @@ class ProjectNames:
             "resource group": self.resource_group,
             "machine learning workspace": self.workspace,
             "storage account": self.storage_account,
+            "key vault": self.key_vault,
+            "container registry": self.container_registry,
         }
+
+
+# The CPU cluster that builds a project's environment images: with the container registry private,
+# ACR Tasks cannot reach it, so the workspace's imageBuildCompute names a cluster (Microsoft Learn,
+# "Secure an Azure Machine Learning workspace with virtual networks", "Enable Azure Container Registry").
+IMAGE_BUILD_CLUSTER = "image-build"
 
 
 def private_endpoint_name(target: str, subresource: str) -> str:

@@ -557,7 +557,6 @@ def validate_all(layout: Layout, *, as_of: date | None = None) -> list[ConfigIss
     lines = _Lines()
     files, problems = read_projects(layout, stacks, lines)
     issues += problems
-    identities: dict[str, str] = {}
     for stack in stacks:
         env_file = layout.relative(layout.stack_file(stack))
         lines.add(env_file, stack_document(layout, stack))
@@ -570,15 +569,6 @@ def validate_all(layout: Layout, *, as_of: date | None = None) -> list[ConfigIss
         issues += problems
         if environment is None:
             continue
-        other = identities.setdefault(environment.names.stem, env_file)
-        if other != env_file:
-            issues.append(
-                ConfigIssue(
-                    env_file,
-                    f"{ENVIRONMENT_FIELD}.short_name",
-                    f"prefix and short_name {environment.names.stem!r} are also used by {other}: "
-                    "the two environments would derive the same resource names",
-                )
-            )
+        issues += _same_names(layout, stack, environment)
         issues += _environment_issues(stack, env_file, environment, resolved, _today(as_of))
     return sorted(set(lines.complete(issues)))

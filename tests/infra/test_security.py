@@ -315,3 +315,45 @@ def test_every_child_has_a_parent_component(plan: Plan) -> None:
     for resource in plan.resources:
         if resource.custom:
             assert resource.parent.split("::")[-2].split("$")[-1].startswith("mlplatform:"), resource.urn
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_workspace_has_a_network_path_to_its_registry(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    """Read from the plan alone: the registry the stack outputs name, and for each workspace the
+    managed network's private endpoint rule to it (sub-resource amlregistry), approved by the
+    workspace identity; a registry this stack owns also has its private endpoint in the hub."""
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    registry_id = plan.outputs["registry"]["id"]
+    workspaces = plan.by_type(WORKSPACE)
+    assert workspaces
+    for workspace in workspaces:
+        network = workspace.inputs["managedNetwork"]
+        assert network["isolationMode"] != "Disabled"
+        paths = [
+            rule
+            for rule in network["outboundRules"].values()
+            if rule["type"] == "PrivateEndpoint"
+            and rule["destination"] == {"serviceResourceId": registry_id, "subresourceTarget": "amlregistry"}
+        ]
+        assert len(paths) == 1, workspace.urn
+        approver = [
+            r
+            for r in plan.by_type("azure-native:authorization:RoleAssignment")
+            if r.inputs["scope"] == registry_id
+            and r.inputs["roleDefinitionId"].endswith("/b556d68e-0be0-4f35-a333-ad7ee1ce17ea")
+            and r.parent
+            == workspace.parent.replace(
+                "mlplatform:project:Project::", "mlplatform:project:Project$mlplatform:access:ProjectAccess::"
+            )
+            + "-access"
+        ]
+        assert len(approver) == 1 and approver[0].urn in workspace.dependencies
+    if plan.outputs["registry"]["managed"]:
+        (endpoint,) = [
+            pe
+            for pe in plan.by_type(PRIVATE_ENDPOINT)
+            if pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == registry_id
+        ]
+        assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["amlregistry"]

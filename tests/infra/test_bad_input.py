@@ -330,3 +330,19 @@ def test_onboard_keeps_the_budget_as_typed(sandbox: Sandbox) -> None:
         sandbox.plan("dev").get("azure-native:consumption:Budget", "speech-lab-budget").inputs["amount"]
         == 12499.99
     )
+
+
+def test_outbound_rules_need_a_managed_network(sandbox: Sandbox) -> None:
+    def disabled(environment: dict[str, Any]) -> None:
+        environment["network"]["isolation_mode"] = "Disabled"
+        environment["registry"]["existing_public_network_access"] = True
+        environment["network"]["outbound_rules"] = {
+            "data": {
+                "type": "PrivateEndpoint",
+                "service_resource_id": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stdata",
+                "subresource_target": "blob",
+            }
+        }
+
+    with_environment(sandbox, "dev", disabled)
+    assert "need a managed network" in only(sandbox, DEV, f"{ENV}.network").message

@@ -35,6 +35,8 @@ BUILTIN_ROLES: dict[str, str] = {
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     # learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
+    # learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 ROLE_NAMES: dict[str, str] = {guid: name for name, guid in BUILTIN_ROLES.items()}
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from infra.cli import build_parser
@@ -43,6 +44,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / "README.md").read_text() and "make plan" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.cli
 def test_preview_plan_command_parses() -> None:
     expanded = subprocess.run(
         ["make", "-n", "plan", "STACK=prod", "PLAN_ARGS=--diff-against base.json", "UV=uv"],

@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench validate sync
+.PHONY: plan test lint typecheck unit bench validate sync mutate
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -42,3 +42,11 @@ test: lint typecheck unit
 
 bench: sync
 	$(RUN) python bench/plan_scale.py
+
+# Mutation testing of the security- and money-relevant modules ([tool.mutmut] in pyproject.toml):
+# a report like the benchmarks, not part of `make test`. MUTATE=<glob> narrows it, e.g.
+# MUTATE='infra.roles*'. Prints the kill rate and every surviving mutant.
+mutate: sync
+	rm -rf mutants
+	$(RUN) mutmut run $(MUTATE) || true
+	$(RUN) python bench/mutation_report.py

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.components import InputValue, PinnedComponent, UriValue, pinned_component, typed_value
+from jobs.errors import JobsError
 from jobs.recipes import CatalogRecipe, CustomRecipe, LoadedRecipe, ServerlessRecipe
 from jobs.targets import Cluster, Target
 
-InputValue = str | int | float | bool
+Scalar = str | int | float | bool
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,11 @@ class BuiltJob:
     entity: Any  # PipelineJob | Command | CustomModelFineTuningJob: the SDK does not share a base we can use
 
 
-def _flag(value: bool) -> str:
-    # The pipeline components take booleans as the strings "true"/"false" (enum inputs).
-    return "true" if value else "false"
-
-
-def catalog_inputs(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int) -> dict[str, Any]:
-    """The pipeline component's inputs as plain values; data and model entries are URIs."""
+def catalog_values(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int) -> dict[str, Scalar]:
+    """The pipeline component's inputs as the recipe gives them (booleans, numbers, URIs), before
+    the pinned component's input table types them (`typed_catalog_inputs`)."""
     training = recipe.training
-    inputs: dict[str, Any] = {
+    values: dict[str, Scalar] = {
         "mlflow_model_path": recipe.model.uri,
         "train_file_path": recipe.data.train,
         "compute_model_import": cluster_name,
@@ -44,34 +42,38 @@ def catalog_inputs(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int)
         "compute_model_evaluation": cluster_name,
         "number_of_gpu_to_use_finetuning": gpus_per_node,
         "num_nodes_finetune": recipe.nodes,
-        "apply_lora": _flag(recipe.lora.enabled),
-        "apply_deepspeed": _flag(recipe.deepspeed.enabled),
-        **training.model_dump(exclude={"precision"}),
-        "precision": str(training.precision),
+        "apply_lora": recipe.lora.enabled,
+        "apply_deepspeed": recipe.deepspeed.enabled,
+        **training.model_dump(),
     }
     if recipe.data.validation:
-        inputs["validation_file_path"] = recipe.data.validation
+        values["validation_file_path"] = recipe.data.validation
     if recipe.data.test:
-        inputs["test_file_path"] = recipe.data.test
+        values["test_file_path"] = recipe.data.test
     if recipe.lora.enabled:
-        inputs.update(
+        values.update(
             lora_r=recipe.lora.r,
             lora_alpha=recipe.lora.alpha,
             lora_dropout=recipe.lora.dropout,
-            merge_lora_weights=_flag(recipe.lora.merge_weights),
+            merge_lora_weights=recipe.lora.merge_weights,
         )
     if recipe.deepspeed.enabled:
-        inputs["deepspeed_stage"] = str(recipe.deepspeed.stage)
-    inputs.update(recipe.extra_inputs)
-    return dict(sorted(inputs.items()))
+        values["deepspeed_stage"] = recipe.deepspeed.stage
+    values.update(recipe.extra_inputs)
+    return dict(sorted(values.items()))
 
 
-_URI_INPUT_TYPES = {
-    "mlflow_model_path": "mlflow_model",
-    "train_file_path": "uri_file",
-    "validation_file_path": "uri_file",
-    "test_file_path": "uri_file",
-}
+def typed_catalog_inputs(
+    recipe: CatalogRecipe, component: PinnedComponent, cluster_name: str, gpus_per_node: int
+) -> dict[str, InputValue]:
+    """Every input typed by the pinned component's table; `jobs.checks` has reported any refusal."""
+    typed: dict[str, InputValue] = {}
+    for name, value in catalog_values(recipe, cluster_name, gpus_per_node).items():
+        try:
+            typed[name] = typed_value(component.inputs[name], value)
+        except (KeyError, ValueError) as error:
+            raise JobsError(f"input {name!r} of {component.name} {component.version}: {error}") from error
+    return typed
 
 
 def code_digest(code_dir: Path) -> str:
@@ -147,12 +149,11 @@ def _catalog_job(
     from azure.ai.ml.entities import PipelineJob, PipelineJobSettings
     from azure.ai.ml.entities._builders.pipeline import Pipeline
 
-    from jobs.components import PINNED_COMPONENTS
-
-    component = PINNED_COMPONENTS[(recipe.component.name, recipe.component.version)]
+    component = pinned_component(recipe.component.name, recipe.component.version)
+    assert component is not None  # checks refuse versions that are not pinned
     inputs: dict[str, Any] = {
-        key: Input(type=_URI_INPUT_TYPES[key], path=value) if key in _URI_INPUT_TYPES else value
-        for key, value in catalog_inputs(recipe, cluster.name, gpus).items()
+        key: Input(type=value.type, path=value.path) if isinstance(value, UriValue) else value
+        for key, value in typed_catalog_inputs(recipe, component, cluster.name, gpus).items()
     }
     # Multi-node fine-tuning writes checkpoints from every node: outputs must be read-write mounts.
     outputs: dict[str, str | Output] = {

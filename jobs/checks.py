@@ -12,16 +12,19 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.skus import GpuSku, find_sku
-from jobs.build import catalog_inputs
-from jobs.components import PINNED_COMPONENTS, PinnedComponent, supported_versions
+from jobs.build import catalog_values
+from jobs.components import PinnedComponent, UriValue, supported_versions, typed_value
+from jobs.components import pinned_component as pinned_version
 from jobs.errors import JobsError
 from jobs.recipes import (
+    DATA_PATH_HELP,
     CatalogRecipe,
     CustomRecipe,
     LoadedRecipe,
     Problem,
     ServerlessRecipe,
     Training,
+    is_data_path,
     raise_problems,
 )
 from jobs.targets import Cluster, Target
@@ -70,7 +73,7 @@ class RegistryFacts(Protocol):
 
 
 def pinned_component(recipe: CatalogRecipe) -> PinnedComponent | None:
-    return PINNED_COMPONENTS.get((recipe.component.name, recipe.component.version))
+    return pinned_version(recipe.component.name, recipe.component.version)
 
 
 def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
@@ -99,21 +102,21 @@ def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
             )
         )
     if isinstance(recipe, CatalogRecipe):
-        problems.extend(_component_problems(recipe))
+        problems.extend(_component_problems(recipe, cluster.name, sku.gpus if sku else 1))
     if isinstance(recipe, CustomRecipe):
         problems.extend(_code_problems(loaded.source, recipe))
     raise_problems(loaded.source, problems)
     return Placement(cluster, sku)
 
 
-def _component_problems(recipe: CatalogRecipe) -> Iterable[Problem]:
+def _component_problems(recipe: CatalogRecipe, cluster_name: str, gpus: int) -> Iterable[Problem]:
     component = pinned_component(recipe)
     if component is None:
         versions = ", ".join(supported_versions(recipe.component.name))
         yield Problem(
             "component.version",
             f"{recipe.component.name} {recipe.component.version} is not a supported pinned version "
-            f"(supported: {versions}); add its inputs to jobs/components.py first",
+            f"(supported: {versions}); pin it with its input table in jobs/components.py first",
         )
         return
     for name in sorted(recipe.extra_inputs):
@@ -121,12 +124,24 @@ def _component_problems(recipe: CatalogRecipe) -> Iterable[Problem]:
             yield Problem(
                 f"extra_inputs.{name}", f"set through the recipe's {RECIPE_MANAGED_INPUTS[name]} instead"
             )
-        elif name not in component.inputs:
-            yield Problem(
-                f"extra_inputs.{name}", f"{component.name} {component.version} has no input {name!r}"
-            )
-    for name in sorted(component.required - set(recipe.extra_inputs)):
-        yield Problem(f"extra_inputs.{name}", f"required by {component.name} {component.version}")
+    # Every input we send, typed by the pinned version's table: unknown names, enums, types, ranges.
+    label = f"{component.name} {component.version}"
+    values = catalog_values(recipe, cluster_name, gpus)
+    for name, value in values.items():
+        field = RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}")
+        spec = component.inputs.get(name)
+        if spec is None:
+            yield Problem(field, f"{label} has no input {name!r}")
+            continue
+        try:
+            typed = typed_value(spec, value)
+        except ValueError as error:
+            yield Problem(field, f"{label} input {name!r} {error}")
+            continue
+        if isinstance(typed, UriValue) and not is_data_path(typed.path):
+            yield Problem(field, f"{label} input {name!r} is a {spec.type} input: {DATA_PATH_HELP}")
+    for name in sorted(component.required - set(values)):
+        yield Problem(f"extra_inputs.{name}", f"required by {label}")
 
 
 def _code_problems(source: Path, recipe: CustomRecipe) -> Iterable[Problem]:
@@ -179,7 +194,7 @@ def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry:
     component = pinned_component(recipe)
     if component is not None:
         real_inputs = registry.component_inputs(component.name, component.version)
-        sent = catalog_inputs(recipe, placement.cluster.name, placement.gpus_per_node)
+        sent = catalog_values(recipe, placement.cluster.name, placement.gpus_per_node)
         for name in sorted(set(sent) - real_inputs):
             problems.append(
                 Problem(

@@ -54,12 +54,18 @@ def _pinned(version: str) -> str:
     return version
 
 
+DATA_PATH_HELP = "give an azureml:// or https:// URI or a registered data asset (azureml:name:version)"
+
+
+def is_data_path(path: str) -> bool:
+    """A path the job can read remotely: local paths would be uploaded anonymously and unpinned."""
+    return path.startswith(("azureml://", "https://")) or bool(_DATA_ASSET.match(path))
+
+
 def _data_path(path: str) -> str:
-    if path.startswith(("azureml://", "https://")) or _DATA_ASSET.match(path):
+    if is_data_path(path):
         return path
-    raise ValueError(
-        f"{path!r} is not an azureml:// or https:// URI or a registered data asset (azureml:name:version)"
-    )
+    raise ValueError(f"{path!r} is not a remote path: {DATA_PATH_HELP}")
 
 
 def _scalar(value: Any) -> str | int | float | bool:

@@ -62,7 +62,7 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
     node = properties["jobs"]["finetune"]
     assert (
         node["componentId"]
-        == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.57"
+        == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.82"
     )
     inputs = node["inputs"]
     assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "4"  # Standard_NC96ads_A100_v4

@@ -145,17 +145,19 @@ def test_allow_list_rejects_the_cluster_vm_size() -> None:
     )
     # Every input we send that the registry's component lacks is reported with its recipe field.
     assert (
-        f"{loaded.source}: lora.r: the registry's chat_completion_pipeline 0.0.57 has no input 'lora_r'"
+        f"{loaded.source}: lora.r: the registry's chat_completion_pipeline 0.0.82 has no input 'lora_r'"
         in message
     )
 
 
 def test_allow_list_accepts_the_cluster_and_matching_component() -> None:
-    from jobs.components import PINNED_COMPONENTS
+    from jobs.components import pinned_component
 
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
     placement: Placement = check_recipe(loaded, TARGET)
-    inputs = set(PINNED_COMPONENTS[("chat_completion_pipeline", "0.0.57")].inputs)
+    component = pinned_component("chat_completion_pipeline", "0.0.82")
+    assert component is not None
+    inputs = set(component.inputs)
     check_against_registry(loaded, placement, FakeRegistry('["standard_nc96ads_a100_v4"]', inputs))
     assert parse_allow_list('["A", "B"]') == ["A", "B"]
 

@@ -44,7 +44,7 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
     assert sent["properties"]["jobType"] == "Pipeline"
     assert sent["properties"]["computeId"] == CLUSTER_ID
     node = sent["properties"]["jobs"]["finetune"]
-    assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.57")
+    assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.82")
     assert node["inputs"]["num_nodes_finetune"]["value"] == "1"
     assert sent["properties"]["tags"]["project"] == "nlp-research"
     assert put.path.endswith(f"/jobs/{name}")

@@ -120,14 +120,18 @@ def build_job(
     gpus_per_node: int,
     git_commit: str,
     suffix: str = "",
+    force_rerun: bool = False,
 ) -> BuiltJob:
+    """`suffix` makes a new job name (`--force-new`); `force_rerun` makes a pipeline recompute every
+    step instead of reusing the outputs of identical steps of earlier jobs (the service's
+    default), so that a new job really trains again."""
     recipe = loaded.recipe
     tags = job_tags(loaded, target, git_commit)
     experiment = recipe.experiment or target.project
     if isinstance(recipe, CatalogRecipe):
         assert cluster is not None  # checks resolve a cluster for every non-serverless recipe
         name = job_name(loaded, target, cluster, "", suffix)
-        entity = _catalog_job(recipe, cluster, gpus_per_node, name, experiment, tags)
+        entity = _catalog_job(recipe, cluster, gpus_per_node, name, experiment, tags, force_rerun)
     elif isinstance(recipe, CustomRecipe):
         assert cluster is not None
         code_dir = (loaded.source.parent / recipe.code).resolve()
@@ -143,11 +147,18 @@ def build_job(
 
 
 def _catalog_job(
-    recipe: CatalogRecipe, cluster: Cluster, gpus: int, name: str, experiment: str, tags: dict[str, str]
+    recipe: CatalogRecipe,
+    cluster: Cluster,
+    gpus: int,
+    name: str,
+    experiment: str,
+    tags: dict[str, str],
+    force_rerun: bool,
 ) -> Any:
     from azure.ai.ml import Input, Output
     from azure.ai.ml.entities import PipelineJob, PipelineJobSettings
-    from azure.ai.ml.entities._builders.pipeline import Pipeline
+
+    from jobs.sdk_private import registry_pipeline_node
 
     component = pinned_component(recipe.component.name, recipe.component.version)
     assert component is not None  # checks refuse versions that are not pinned
@@ -160,14 +171,14 @@ def _catalog_job(
         "pytorch_model_folder": Output(type="uri_folder", mode="rw_mount"),
         "mlflow_model_folder": Output(type="mlflow_model", mode="rw_mount"),
     }
-    node = Pipeline(component=component.registry_id, inputs=inputs, outputs=outputs)
+    node = registry_pipeline_node(component.registry_id, inputs, outputs)
     job = PipelineJob(
         jobs={"finetune": node},
         compute=cluster.id,
         name=name,
         experiment_name=experiment,
         tags=tags,
-        settings=PipelineJobSettings(force_rerun=False, continue_on_step_failure=False),
+        settings=PipelineJobSettings(force_rerun=force_rerun, continue_on_step_failure=False),
     )
     return job
 

@@ -144,6 +144,31 @@ def _component_problems(recipe: CatalogRecipe, cluster_name: str, gpus: int) -> 
         yield Problem(f"extra_inputs.{name}", f"required by {label}")
 
 
+def _data_paths(loaded: LoadedRecipe) -> dict[str, str]:
+    """Recipe field -> data path, for every data input of the recipe."""
+    recipe = loaded.recipe
+    if isinstance(recipe, CatalogRecipe):
+        fields = {"data.train": recipe.data.train, "data.validation": recipe.data.validation}
+        fields["data.test"] = recipe.data.test
+    elif isinstance(recipe, CustomRecipe):
+        fields = {f"inputs.{name}.path": value.path for name, value in recipe.inputs.items()}
+    else:
+        fields = {"data.training": recipe.data.training, "data.validation": recipe.data.validation}
+    return {field: path for field, path in sorted(fields.items()) if path}
+
+
+def mutable_data_notes(loaded: LoadedRecipe) -> list[str]:
+    """A job's name hashes the recipe, so the data's *path*: only `azureml:name:version` pins the
+    content (a data asset version is immutable). Say so for every other path."""
+    return [
+        f"{field} is {path!r}, not a versioned data asset (azureml:name:version): the job name does not "
+        "change when the data behind it does, so a rerun attaches to the old job; register the data "
+        "as an asset version, or pass --force-new after changing it"
+        for field, path in _data_paths(loaded).items()
+        if not path.startswith("azureml:") or path.startswith("azureml://")
+    ]
+
+
 def _code_problems(source: Path, recipe: CustomRecipe) -> Iterable[Problem]:
     code_dir = code_directory(source, recipe)
     if not code_dir.is_dir():

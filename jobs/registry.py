@@ -12,33 +12,48 @@ from jobs.recipes import CatalogRecipe, LoadedRecipe, Problem, raise_problems
 RegistryConnector = Callable[[str], Any]  # registry name -> MLClient scoped to that registry
 
 
+class MissingFromRegistry(Exception):
+    """The registry answered 404 for an asset the recipe names in `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class SdkRegistryFacts:
     def __init__(self, connect: RegistryConnector) -> None:
         self._connect = connect
 
     def model_tags(self, name: str, version: str, registry: str = "azureml") -> Mapping[str, str]:
-        return dict(self._connect(registry).models.get(name=name, version=version).tags or {})
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return dict(self._connect(registry).models.get(name=name, version=version).tags or {})
+        except ResourceNotFoundError as error:
+            message = f"{name} {version} not in registry {registry}: {_brief(error)}"
+            raise MissingFromRegistry("model", message) from error
 
     def component_inputs(self, name: str, version: str) -> set[str]:
-        return set(self._connect("azureml").components.get(name=name, version=version).inputs)
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return set(self._connect("azureml").components.get(name=name, version=version).inputs)
+        except ResourceNotFoundError as error:
+            message = f"{name} {version} not in registry azureml: {_brief(error)}"
+            raise MissingFromRegistry("component.version", message) from error
 
 
 def check_registry(loaded: LoadedRecipe, placement: Placement, connect: RegistryConnector) -> list[str]:
     """Run the registry checks; return notes for checks that could not run."""
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-    )
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     recipe = loaded.recipe
     if not isinstance(recipe, CatalogRecipe):
         return []
     try:
         check_against_registry(loaded, placement, SdkRegistryFacts(connect))
-    except ResourceNotFoundError as error:
-        raise_problems(loaded.source, [Problem("model", f"not found in the registry: {_brief(error)}")])
+    except MissingFromRegistry as error:
+        raise_problems(loaded.source, [Problem(error.field, f"not found in the registry: {error}")])
         raise JobsError(str(error)) from error  # unreachable: raise_problems raised
     except (ClientAuthenticationError, HttpResponseError, ServiceRequestError) as error:
         return [

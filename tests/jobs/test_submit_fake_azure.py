@@ -38,7 +38,12 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
 
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
     assert code == 0, err
-    assert "note: registry not readable" in out
+    assert "note:" not in out  # the registry was readable: model and component were checked
+    registry_reads = [r.path.split("/registries/")[1] for r in fake.requests if "/versions/" in r.path]
+    assert registry_reads[:2] == [
+        "azureml/models/Phi-3-mini-4k-instruct/versions/15",
+        "azureml/components/chat_completion_pipeline/versions/0.0.82",
+    ]
     [put] = puts(fake)
     sent = put.body
     assert sent["properties"]["jobType"] == "Pipeline"
@@ -50,6 +55,50 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
     assert put.path.endswith(f"/jobs/{name}")
     assert _lines(_without_git_properties(sent)) == _lines(_without_git_properties(dry_body))
     assert f"submitted: {name}" in out and f"https://ml.azure.com/runs/{name}" in out
+
+
+def test_an_unreadable_registry_skips_its_checks_with_a_note(fake: FakeAzure, outputs_file: Path) -> None:
+    fake.registry_denied = True
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert "note: registry not readable (" in out and "AuthorizationFailed" in out
+    assert fake.created == 1
+
+
+@pytest.mark.parametrize(
+    ("registry", "expected"),
+    [
+        ("models", "model: not found in the registry: "),
+        ("components", "component.version: not found in the registry: "),
+    ],
+)
+def test_a_model_or_component_missing_from_the_registry_stops_submission(
+    fake: FakeAzure, outputs_file: Path, registry: str, expected: str
+) -> None:
+    if registry == "models":
+        fake.registry_models["azureml"].clear()
+    else:
+        fake.faults.append(Fault("GET", r"/registries/azureml/components/", 404))
+    code, _, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 2
+    assert f"phi3-mini-chat-lora.yaml: {expected}" in err
+    assert fake.created == 0 and not puts(fake)
+
+
+def test_the_service_refuses_a_body_that_does_not_match_the_component(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the old build sent for `extra_inputs: {apply_early_stopping: true}`: the string "True".
+    from jobs import components
+
+    monkeypatch.setattr(components, "typed_value", lambda spec, value: str(value))
+    monkeypatch.setattr("jobs.build.typed_value", lambda spec, value: str(value))
+    monkeypatch.setattr("jobs.checks.typed_value", lambda spec, value: str(value))
+    code, _, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 2
+    assert "Azure ML answered 400" in err
+    assert "input 'apply_deepspeed' must be one of ['true', 'false'], got 'True'" in err
+    assert fake.created == 0
 
 
 def test_second_submission_attaches(fake: FakeAzure, outputs_file: Path) -> None:
@@ -216,3 +265,69 @@ def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_fil
     code, out, _ = finetune(fake, outputs_file, "llama-serverless")
     assert code == 0 and f"attached to existing job: {name}" in out
     assert fake.created == 1 and len(puts(fake)) == 1  # the second run only read the job
+
+
+def test_resubmitting_a_failed_recipe_reports_it_and_force_new_retrains(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+
+    name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
+    scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+    workspace = f"{scope}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+    fake.add_job(workspace, name, "Pipeline", "Failed")
+    fake.errors[name] = "Disk quota exceeded"
+
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+
+    assert code == 1  # not 0: attaching to a failed job is not a success
+    assert f"existing job: {name} (Failed)" in out and "attached" not in out
+    assert err == (
+        f"error: {name} ended Failed: UserError: Disk quota exceeded; "
+        "to train again, run the same command with --force-new\n"
+    )
+    assert fake.created == 0
+
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora", "--force-new")
+    assert code == 0, err
+    [put] = puts(fake)
+    assert put.path.rsplit("/", 1)[1].startswith(f"{name}-")
+    # A new job that reuses the cached steps of the old one would not train again.
+    assert put.body["properties"]["settings"]["force_rerun"] is True
+
+
+def test_a_mutable_data_path_is_called_out(fake: FakeAzure, outputs_file: Path, tmp_path: Path) -> None:
+    from test_recipes_and_checks import write_variant
+
+    path = "azureml://datastores/workspaceblobstore/paths/chat/train.jsonl"
+    recipe = write_variant(tmp_path, "phi3-mini-chat-lora", {"data.train": path})
+    code, out, err = run(fake, outputs_file, "finetune", str(recipe))
+    assert code == 0, err
+    [note] = [line for line in out.splitlines() if line.startswith("note: data.")]
+    assert note.startswith(f"note: data.train is {path!r}, not a versioned data asset")
+    assert "--force-new" in note
+    assert not any("data.validation" in line for line in out.splitlines())  # azureml:name:version
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggests_dry_run"),
+    [
+        (["status", "x"], False),
+        (["list"], False),
+        (["cancel", "x"], False),
+        (["finetune", "jobs/recipes/phi3-mini-chat-lora.yaml"], True),
+    ],
+)
+def test_only_commands_with_a_dry_run_suggest_it(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], suggests_dry_run: bool
+) -> None:
+    import io
+
+    from jobs.cli import main
+
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no pulumi CLI
+    err = io.StringIO()
+    code = main([*argv, "--stack", "dev", "--project", "nlp-research"], out=io.StringIO(), err=err)
+    assert code == 2
+    assert "the pulumi CLI is not on PATH" in err.getvalue()
+    assert ("--dry-run" in err.getvalue()) is suggests_dry_run

@@ -80,6 +80,10 @@ def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
     """Everything that can be checked from the recipe and the stack outputs alone."""
     recipe = loaded.recipe
     if isinstance(recipe, ServerlessRecipe):
+        from jobs.serverless import region_problem
+
+        problem = region_problem(recipe.model.name, target.location)
+        raise_problems(loaded.source, [Problem("model", problem)] if problem else [])
         return Placement(None, None)
     problems: list[Problem] = []
     try:

@@ -7,7 +7,8 @@ from typing import Any
 
 from jobs.checks import Placement, check_against_registry
 from jobs.errors import JobsError
-from jobs.recipes import CatalogRecipe, LoadedRecipe, Problem, raise_problems
+from jobs.recipes import CustomRecipe, LoadedRecipe, Problem, ServerlessRecipe, raise_problems
+from jobs.serverless import unchecked_note
 
 RegistryConnector = Callable[[str], Any]  # registry name -> MLClient scoped to that registry
 
@@ -48,17 +49,26 @@ def check_registry(loaded: LoadedRecipe, placement: Placement, connect: Registry
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     recipe = loaded.recipe
-    if not isinstance(recipe, CatalogRecipe):
+    if isinstance(recipe, CustomRecipe):
         return []
+    facts = SdkRegistryFacts(connect)
     try:
-        check_against_registry(loaded, placement, SdkRegistryFacts(connect))
+        if isinstance(recipe, ServerlessRecipe):
+            # The catalog model must exist in its registry (e.g. azureml-meta) at that version.
+            facts.model_tags(recipe.model.name, recipe.model.version, recipe.model.registry)
+            note = unchecked_note(recipe.model.name)
+            return [note] if note else []
+        check_against_registry(loaded, placement, facts)
     except MissingFromRegistry as error:
         raise_problems(loaded.source, [Problem(error.field, f"not found in the registry: {error}")])
         raise JobsError(str(error)) from error  # unreachable: raise_problems raised
     except (ClientAuthenticationError, HttpResponseError, ServiceRequestError) as error:
-        return [
-            f"registry not readable ({_brief(error)}): compute allow-list and component inputs not checked"
-        ]
+        skipped = (
+            "model not checked"
+            if isinstance(recipe, ServerlessRecipe)
+            else "compute allow-list and component inputs not checked"
+        )
+        return [f"registry not readable ({_brief(error)}): {skipped}"]
     return []
 
 

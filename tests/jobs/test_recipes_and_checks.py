@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stackdata import RECIPES, stack_outputs
+from stackdata import RECIPES, SERVERLESS_REGION, stack_outputs
 
 from jobs.checks import Placement, check_against_registry, check_recipe, parse_allow_list
 from jobs.errors import JobsError
@@ -14,6 +14,9 @@ from jobs.recipes import load_recipe
 from jobs.targets import coerce_integral_floats, load_stack_outputs, resolve_target
 
 TARGET = resolve_target(coerce_integral_floats(stack_outputs()), "dev", "nlp-research")
+SERVERLESS_TARGET = resolve_target(
+    coerce_integral_floats(stack_outputs(SERVERLESS_REGION)), "dev", "nlp-research"
+)
 
 
 def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
@@ -115,7 +118,8 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("example", ["phi3-mini-chat-lora", "llama-sft-custom", "llama-serverless"])
 def test_examples_are_valid(example: str) -> None:
-    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), TARGET)
+    target = SERVERLESS_TARGET if example == "llama-serverless" else TARGET
+    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), target)
     expected_gpus = 0 if example == "llama-serverless" else 4  # Standard_NC96ads_A100_v4 per infra.skus
     assert placement.gpus_per_node == expected_gpus
 

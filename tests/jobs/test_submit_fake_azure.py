@@ -221,7 +221,8 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert fake.created == 1 and len(fake.codes) == 1
 
 
-def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_file: Path) -> None:
+def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    outputs_file = serverless_outputs_file
     name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
 
     code, out, err = finetune(fake, outputs_file, "llama-serverless")
@@ -331,3 +332,25 @@ def test_only_commands_with_a_dry_run_suggest_it(
     assert code == 2
     assert "the pulumi CLI is not on PATH" in err.getvalue()
     assert ("--dry-run" in err.getvalue()) is suggests_dry_run
+
+
+def test_serverless_from_a_region_without_the_offer_is_refused_before_anything_is_sent(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # The real stacks are in westeurope: serverless fine-tuning of Llama 3.1 8B is not offered there.
+    code, out, err = finetune(fake, outputs_file, "llama-serverless")
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: ") and "llama-serverless.yaml: model: serverless fine-tuning of " in line
+    assert "is not offered in westeurope" in line and "westus3" in line and "kind: catalog" in line
+    assert not fake.requests
+
+
+def test_a_serverless_model_missing_from_its_registry_is_refused(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fake.registry_models["azureml-meta"].clear()
+    code, _, err = finetune(fake, serverless_outputs_file, "llama-serverless")
+    assert code == 2
+    assert "llama-serverless.yaml: model: not found in the registry: Meta-Llama-3.1-8B-Instruct 4" in err
+    assert "registry azureml-meta" in err and fake.created == 0

@@ -42,13 +42,17 @@ def comparable(body: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("recipe", sorted(EXAMPLES))
 def test_the_printed_yaml_loads_back_as_the_same_job(
-    recipe: str, outputs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    recipe: str,
+    outputs_file: Path,
+    serverless_outputs_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from azure.ai.ml import load_job
 
     monkeypatch.setattr("jobs.cli.git_commit", lambda: "0123abc")
-    body, text = printed(recipe, outputs_file)
     kind = EXAMPLES[recipe]
+    body, text = printed(recipe, serverless_outputs_file if kind == "serverless" else outputs_file)
     if kind in YAML_SCHEMAS:
         assert text.startswith(f"$schema: {YAML_SCHEMAS[kind]}\n")
     path = tmp_path / "job.yml"

@@ -76,6 +76,16 @@ def typed_catalog_inputs(
     return typed
 
 
+def environment_file(loaded: LoadedRecipe) -> Path | None:
+    """The conda file of a custom recipe's built environment, resolved from the recipe's folder."""
+    from jobs.recipes import BuiltEnvironment
+
+    recipe = loaded.recipe
+    if isinstance(recipe, CustomRecipe) and isinstance(recipe.environment, BuiltEnvironment):
+        return (loaded.source.parent / recipe.environment.conda_file).resolve()
+    return None
+
+
 def code_digest(code_dir: Path) -> str:
     """Content hash of the code directory: new code means a new job, same code the same job."""
     digest = hashlib.sha256()
@@ -135,8 +145,13 @@ def build_job(
     elif isinstance(recipe, CustomRecipe):
         assert cluster is not None
         code_dir = (loaded.source.parent / recipe.code).resolve()
-        name = job_name(loaded, target, cluster, code_digest(code_dir), suffix)
-        entity = _custom_job(recipe, code_dir, cluster, gpus_per_node, name, experiment, tags)
+        conda_file = environment_file(loaded)
+        # New code or a new environment spec means a new job, the same ones the same job.
+        content = code_digest(code_dir) + (
+            hashlib.sha256(conda_file.read_bytes()).hexdigest() if conda_file else ""
+        )
+        name = job_name(loaded, target, cluster, content, suffix)
+        entity = _custom_job(recipe, code_dir, conda_file, cluster, gpus_per_node, name, experiment, tags)
     else:
         name = job_name(loaded, target, None, "", suffix)
         entity = _serverless_job(recipe, name, experiment, tags)
@@ -186,6 +201,7 @@ def _catalog_job(
 def _custom_job(
     recipe: CustomRecipe,
     code_dir: Path,
+    conda_file: Path | None,
     cluster: Cluster,
     gpus: int,
     name: str,
@@ -193,7 +209,18 @@ def _custom_job(
     tags: dict[str, str],
 ) -> Any:
     from azure.ai.ml import Input, Output, PyTorchDistribution, command
+    from azure.ai.ml.entities import Environment, ManagedIdentityConfiguration
 
+    from jobs.recipes import SECRET_REFERENCE_SUFFIX, BuiltEnvironment
+
+    if isinstance(recipe.environment, BuiltEnvironment):
+        # Built by the workspace: an anonymous environment, registered by content hash at submission.
+        assert conda_file is not None  # environment_file() resolves it for every built environment
+        environment: Any = Environment(image=recipe.environment.image, conda_file=os.path.relpath(conda_file))
+    else:
+        environment = recipe.environment.uri
+    variables = dict(recipe.environment_variables)
+    variables.update({f"{name}{SECRET_REFERENCE_SUFFIX}": ref.uri for name, ref in recipe.secrets.items()})
     inputs: dict[str, Any] = {
         key: Input(type=value.type, path=value.path, mode=value.mode)
         for key, value in sorted(recipe.inputs.items())
@@ -204,12 +231,15 @@ def _custom_job(
         # repository is checked out.
         code=os.path.relpath(code_dir),
         command=recipe.command,
-        environment=recipe.environment.uri,
+        environment=environment,
         inputs=inputs,
         outputs={
             key: Output(type=value.type, mode=value.mode) for key, value in sorted(recipe.outputs.items())
         },
-        environment_variables=dict(sorted(recipe.environment_variables.items())),
+        environment_variables=dict(sorted(variables.items())),
+        # Secrets are read by the job with the compute's managed identity (which needs Key Vault
+        # Secrets User on the vault), never passed as values.
+        identity=ManagedIdentityConfiguration() if recipe.secrets else None,
         compute=cluster.id,
         instance_count=recipe.nodes,
         distribution=PyTorchDistribution(process_count_per_instance=gpus),

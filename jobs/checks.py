@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.skus import GpuSku, find_sku
-from jobs.build import catalog_values
+from jobs.build import catalog_values, environment_file
 from jobs.components import PinnedComponent, UriValue, supported_versions, typed_value
 from jobs.components import pinned_component as pinned_version
 from jobs.errors import JobsError
@@ -109,6 +109,9 @@ def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
         problems.extend(_component_problems(recipe, cluster.name, sku.gpus if sku else 1))
     if isinstance(recipe, CustomRecipe):
         problems.extend(_code_problems(loaded.source, recipe))
+        conda_file = environment_file(loaded)
+        if conda_file is not None and not conda_file.is_file():
+            problems.append(Problem("environment.conda_file", f"file {conda_file} does not exist"))
     raise_problems(loaded.source, problems)
     return Placement(cluster, sku)
 

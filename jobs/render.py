@@ -25,9 +25,20 @@ YAML_SCHEMAS = {
 
 
 def rest_body(built: BuiltJob) -> dict[str, Any]:
+    return entity_rest_body(built.entity)
+
+
+def entity_rest_body(job: Any) -> dict[str, Any]:
+    """The PUT body of an SDK job entity, as plain JSON."""
     from jobs.sdk_private import rest_job_body
 
-    return dict(_plain(rest_job_body(built.entity)))
+    body = dict(_plain(rest_job_body(job)))
+    environment = getattr(job, "environment", None)
+    if environment is not None and not isinstance(environment, str):
+        # A built environment: the SDK registers it by content hash at submission and sends that
+        # version's ARM id; the dry run names the version it will register.
+        body["properties"]["environmentId"] = f"azureml:{environment.name}:{environment.version}"
+    return body
 
 
 def az_ml_yaml(built: BuiltJob) -> str:

@@ -188,6 +188,7 @@ class FakeAzure:
         self.blobs: dict[str, bytes] = {}  # "<container>/<blob name>" -> content
         self.blob_metadata: dict[str, dict[str, str]] = {}
         self.codes: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> code version resource
+        self.environments: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> environment version
         self.online: dict[str, dict[str, Any]] = {}  # "<endpoint>[/deployments/<name>]" -> resource
         self.models: dict[str, dict[str, str]] = {}  # "<name>/<version>" -> tags of a workspace model
         self.lock = threading.Lock()
@@ -360,6 +361,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             model = re.search(r"/workspaces/[^/]+/models/([^/]+)/versions/([^/]+)$", path)
             if model and method == "GET":
                 return self._model(path, model.group(1), model.group(2))
+            environment = re.search(r"/workspaces/[^/]+/environments/([^/]+)/versions/([^/]+)$", path)
+            if environment:
+                return self._environment(method, path, f"{environment.group(1)}/{environment.group(2)}", body)
             code = re.search(r"/workspaces/[^/]+/codes/([^/]+)/versions(.*)$", path)
             if code:
                 return self._code(method, path, code.group(1), code.group(2), body)
@@ -577,6 +581,18 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if method == "GET" and f"{name}{rest}" in fake.codes:
                 return 200, fake.codes[f"{name}{rest}"]
             return 404, error_body(404, f"code {name}{rest} not found")
+
+        def _environment(self, method: str, path: str, key: str, body: Any) -> tuple[int, Any]:
+            """Environment versions: a PUT registers one (the workspace builds its image when a job
+            first uses it); GET answers 200 for registered versions, 404 otherwise."""
+            if method == "PUT":
+                resource = {"id": path, "name": key.split("/")[1], **body}
+                resource["properties"] = {**body["properties"], "environmentType": "UserCreated"}
+                fake.environments[key] = resource
+                return 201, resource
+            if method == "GET" and key in fake.environments:
+                return 200, fake.environments[key]
+            return 404, error_body(404, f"environment {key} not found")
 
         def _online(self, method: str, path: str, key: str, body: Any) -> tuple[int, Any]:
             if method == "GET":

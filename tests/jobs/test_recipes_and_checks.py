@@ -34,6 +34,9 @@ def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
     # Keep custom recipes' relative code path valid from the temporary directory.
     if document.get("kind") == "custom" and "code" not in edit:
         document["code"] = str((RECIPES / document["code"]).resolve())
+    conda_file = document.get("environment", {}).get("conda_file")
+    if conda_file and "environment.conda_file" not in edit:
+        document["environment"]["conda_file"] = str((RECIPES / conda_file).resolve())
     path = tmp_path / f"{example}-variant.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -81,7 +84,27 @@ BAD_RECIPES = [
     ),
     ("llama-sft-custom", {"command": "python missing.py"}, "command: script missing.py is not in"),
     ("llama-sft-custom", {"code": "/nonexistent/dir"}, "code: directory /nonexistent/dir does not exist"),
-    ("llama-sft-custom", {"environment.version": "latest"}, "environment.version: "),
+    (
+        "llama-sft-custom",
+        {"environment": {"name": "acpt", "version": "latest"}},
+        "environment.EnvironmentRef.version: ",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment.image": "mcr.microsoft.com/azureml/openmpi5.0-cuda12.4-ubuntu22.04:latest"},
+        "environment.BuiltEnvironment.image: must be an image pinned by tag or digest",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment.conda_file": "missing.conda.yaml"},
+        "environment.conda_file: file ",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment_variables.HF_TOKEN": "hf_abc"},
+        "environment_variables: HF_TOKEN looks like a credential",
+    ),
+    ("llama-sft-custom", {"secrets.HF_TOKEN.vault": "x"}, "secrets.HF_TOKEN.vault: "),
     ("llama-sft-custom", {"nodes": 0}, "nodes: must be >= 1"),
     ("llama-sft-custom", {"inputs.train_data.path": "/mnt/data"}, "inputs.train_data.path: "),
     ("llama-serverless", {"data.validation": None}, "data.validation: required"),

@@ -200,17 +200,31 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
         "processCountPerInstance": require_sku("Standard_NC96ads_A100_v4").gpus,
     }
     assert sent["resources"]["instanceCount"] == 2
-    assert sent["environmentId"] == (
-        "azureml://registries/azureml/environments/acpt-pytorch-2.2-cuda12.1/versions/37"
+    # The environment was registered from the pinned image and conda file, then referenced.
+    [env_put] = [r for r in fake.requests if r.method == "PUT" and "/environments/" in r.path]
+    assert sent["environmentId"] == env_put.path
+    assert env_put.body["properties"]["image"] == (
+        "mcr.microsoft.com/azureml/openmpi5.0-cuda12.4-ubuntu22.04:20260715.v1"
     )
+    conda = env_put.body["properties"]["condaFile"]
+    assert "trl==1.16.0" in conda and "peft==0.21.2" in conda and "datasets==5.2.0" in conda
+    # The Hugging Face token travels as a Key Vault reference, read with the compute's identity.
+    assert sent["environmentVariables"]["HF_TOKEN_KEYVAULT_SECRET"] == (
+        "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
+    )
+    assert "HF_TOKEN" not in sent["environmentVariables"]
+    assert sent["identity"] == {"identityType": "Managed"}
     assert sent["tags"] == {
         "project": "nlp-research",
         "environment": "dev",
         "recipe": "llama-sft-custom",
         "git_commit": "0123abc",
     }
-    # Everything else is what the dry run showed: only the code reference is resolved on the wire.
+    # Everything else is what the dry run showed: only the code and environment references are
+    # resolved on the wire.
     dry_body["properties"]["codeId"] = code_put.path
+    assert dry_body["properties"]["environmentId"] == "azureml:" + ":".join(env_put.path.split("/")[-3::2])
+    dry_body["properties"]["environmentId"] = env_put.path
     assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
 
     # Same recipe, same code: attach without uploading again.

@@ -12,8 +12,7 @@ import pytest
 from stackdata import RECIPES, REPO
 
 from jobs.cli import main
-from jobs.render import YAML_SCHEMAS
-from jobs.sdk_private import rest_job_body
+from jobs.render import YAML_SCHEMAS, entity_rest_body
 
 EXAMPLES = {"phi3-mini-chat-lora": "catalog", "llama-sft-custom": "custom", "llama-serverless": "serverless"}
 
@@ -60,4 +59,4 @@ def test_the_printed_yaml_loads_back_as_the_same_job(
     # `code:` is relative to where the dry run ran (the repository root): resolve it from there.
     job = load_job(path, relative_origin=str(REPO / "job.yml"))
     assert job.name == body["name"]
-    assert comparable(json.loads(json.dumps(rest_job_body(job), default=str))) == comparable(body)
+    assert comparable(entity_rest_body(job)) == comparable(body)

@@ -118,20 +118,22 @@ def _sdk_output(verbose: bool) -> Iterator[None]:
     logs a warning per credential DefaultAzureCredential tried before the one-line error we
     print. Our output goes to the streams main() was given, which this leaves alone.
     """
-    sdk_loggers = [logging.getLogger(name) for name in ("azure", "azure.ai.ml", "azure.identity")]
-    saved = [(logger, logger.level, logger.disabled) for logger in sdk_loggers]
-    for logger in sdk_loggers:
-        if verbose:
-            logger.setLevel(logging.INFO)
-        else:
-            logger.disabled = True
+    # logging.disable, not a level or `disabled` on the "azure" loggers: the SDKs create loggers
+    # lazily with levels of their own (azure.ai.ml._telemetry.*), and a child's records reach the
+    # root's handlers, or Python's last-resort stderr handler, whatever its parent says. The CLI
+    # itself does not log, so nothing of ours is lost.
+    sdk = logging.getLogger("azure")
+    level = sdk.level
+    if verbose:
+        sdk.setLevel(logging.INFO)
+    else:
+        logging.disable(logging.CRITICAL)
     try:
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
             yield
     finally:
-        for logger, level, disabled in saved:
-            logger.setLevel(level)
-            logger.disabled = disabled
+        logging.disable(logging.NOTSET)
+        sdk.setLevel(level)
 
 
 def _default_factory(target: Target, registry: str | None) -> Any:

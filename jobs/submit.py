@@ -114,9 +114,11 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
     try:
         yield
     except ClientAuthenticationError as error:
+        # DefaultAzureCredential's message goes on to list every credential it tried (--verbose logs them).
+        reason = _first_line(error).split(" Attempted credentials:")[0]
         raise JobsError(
             f"{action}: not authenticated for {where}: sign in with `az login` (or configure workload "
-            f"identity in CI): {_first_line(error)}"
+            f"identity in CI): {reason}"
         ) from error
     except ResourceNotFoundError as error:
         raise JobsError(f"{action}: not found in {where}: {_first_line(error)}") from error

@@ -368,3 +368,22 @@ def test_a_serverless_model_missing_from_its_registry_is_refused(
     assert code == 2
     assert "llama-serverless.yaml: model: not found in the registry: Meta-Llama-3.1-8B-Instruct 4" in err
     assert "registry azureml-meta" in err and fake.created == 0
+
+
+def test_a_missing_login_is_one_line_without_credential_warnings(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No service principal, no az CLI: the real DefaultAzureCredential runs out of credentials.
+    for variable in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    caplog.set_level("DEBUG")
+
+    code, out, err = run(fake, outputs_file, "status", "some-job")
+
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: reading job some-job: not authenticated for workspace ")
+    assert line.endswith("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+    # Without --verbose no SDK record reaches a handler (the root's, or Python's last resort).
+    assert [record.name for record in caplog.records if record.name.startswith("azure")] == []

@@ -140,7 +140,13 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
 
 
 def _first_line(error: BaseException) -> str:
-    # SDK messages are often multi-line JSON; squash them so the user sees one line.
+    # An ARM error body ({"error": {"code", "message"}}) is parsed by azure-core into `.error`;
+    # its str() repeats it as "(Code) message Code: ... Message: ...": say it once.
+    odata = getattr(error, "error", None)
+    code, text = getattr(odata, "code", None), getattr(odata, "message", None)
+    if code and text:
+        return " ".join(f"({code}) {text}".split())[:400]
+    # Other SDK messages are often multi-line JSON; squash them so the user sees one line.
     message = " ".join(str(getattr(error, "message", None) or error).split())
     return message[:400] or type(error).__name__
 

@@ -256,12 +256,15 @@ class FakeAzure:
         timeline = self.timelines.get(name)
         return timeline[0] if timeline else default
 
-    def add_job(self, workspace_path: str, name: str, job_type: str, status: str) -> None:
+    def add_job(
+        self, workspace_path: str, name: str, job_type: str, status: str, tags: dict[str, str] | None = None
+    ) -> None:
         """A job that exists before the test runs, as another client would have created it."""
+        properties = {"jobType": job_type, "status": status, "experimentName": "x", "jobs": {}}
         self.jobs[name] = {
             "id": f"{workspace_path}/jobs/{name}",
             "name": name,
-            "properties": {"jobType": job_type, "status": status, "experimentName": "x", "jobs": {}},
+            "properties": {**properties, "tags": tags or {}},
         }
 
     def cloud_metadata(self) -> dict[str, str]:

@@ -284,3 +284,17 @@ def test_cancel_of_an_unknown_job_is_a_clear_error(fake: FakeAzure, outputs_file
     assert err.rstrip().endswith(": (ResourceNotFound) job no-such-job not found")  # said once
     assert "Traceback" not in err
     assert fake.cancelled == []
+
+
+def test_list_reads_every_page_and_keeps_to_the_project(fake: FakeAzure, outputs_file: Path) -> None:
+    for index in range(5):
+        project = "nlp-research" if index % 2 == 0 else "vision"
+        tags = {"project": project, "recipe": f"r{index}"}
+        fake.add_job(WORKSPACE_PATH, f"job-{index}", "Pipeline", "Completed", tags)
+
+    code, out, err = run(fake, outputs_file, "list")
+
+    assert code == 0, err
+    assert out.splitlines() == [f"job-{i}  Completed  recipe=r{i}" for i in (0, 2, 4)]
+    pages = [r for r in fake.requests if r.path.endswith("/jobs") and r.method == "GET"]
+    assert len(pages) == 3  # 5 jobs, 2 per page: the SDK followed nextLink twice

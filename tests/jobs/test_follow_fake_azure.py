@@ -115,23 +115,33 @@ def test_a_failed_pipeline_shows_the_failing_steps_error(fake: FakeAzure, output
     name = job_name(fake, outputs_file)
     fake.timelines[name] = ["Running", "Failed"]
     fake.errors[name] = "CUDA out of memory in finetune (rank 0)"
+    # The steps of chat_completion_pipeline 0.0.82, named as its spec's jobs are (azureml-assets).
     fake.pipeline_steps(
         name,
-        {"model_import": ["Completed"], "finetune": ["Running", "Failed"]},
-        failing="finetune",
+        {
+            "ft_nlp_common_validation": ["Completed"],
+            "chat_completion_model_import": ["Completed"],
+            "chat_completion_datapreprocess": ["Completed"],
+            "chat_completion_finetune": ["Running", "Failed"],
+            "ft_nlp_model_converter": ["NotStarted", "Canceled"],
+        },
+        failing="chat_completion_finetune",
     )
     clock = FakeClock(fake)
 
     code, out, err = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
 
     assert code == EXIT_JOB_FAILED == 1
-    assert "job: Running -> Failed" in out and "step finetune/finetune: Running -> Failed" in out
+    assert "job: Running -> Failed" in out
+    assert "step finetune/chat_completion_finetune: Running -> Failed" in out
     # The root run only says a step failed; the step's own error is the one that explains it.
     assert err == (
-        f"error: {name} ended Failed: step finetune/finetune: UserError: CUDA out of memory in finetune "
-        "(rank 0); to train again, run the same command with --force-new\n"
+        f"error: {name} ended Failed: step finetune/chat_completion_finetune: UserError: CUDA out of "
+        "memory in finetune (rank 0); to train again, run the same command with --force-new\n"
     )
-    assert f"runs/{name}-step-finetune/details" in requests_after_submit(fake, name)[-1]
+    assert requests_after_submit(fake, name)[-1].endswith(
+        f"runs/{name}-step-chat_completion_finetune/details"
+    )
 
 
 @pytest.mark.parametrize("status", ["NotResponding", "Paused"])

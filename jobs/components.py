@@ -37,7 +37,6 @@ PINNED_VERSIONS: Mapping[str, tuple[str, ...]] = {
 
 # Component input types that are sent as a URI input (`Input(type=..., path=...)`), not a literal.
 URI_INPUT_TYPES = frozenset({"uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model"})
-LITERAL_INPUT_TYPES = frozenset({"string", "integer", "number", "boolean"})
 
 
 def registry_asset_uri(registry: str, kind: str, name: str, version: str) -> str:
@@ -154,10 +153,6 @@ def pinned_component(name: str, version: str) -> PinnedComponent | None:
 
 def supported_versions(name: str) -> list[str]:
     return list(PINNED_VERSIONS.get(name, ()))
-
-
-def newest_version(name: str) -> str:
-    return PINNED_VERSIONS[name][-1]
 
 
 def transcribe(spec: Mapping[str, Any], commit: str) -> dict[str, Any]:

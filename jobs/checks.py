@@ -69,7 +69,9 @@ class RegistryFacts(Protocol):
 
     def model_tags(self, name: str, version: str, registry: str) -> Mapping[str, str]: ...
 
-    def component_inputs(self, name: str, version: str) -> set[str]: ...
+    def component_inputs(self, name: str, version: str) -> Mapping[str, str]:
+        """Input name -> input type of the registry's copy of the component."""
+        ...
 
 
 def pinned_component(recipe: CatalogRecipe) -> PinnedComponent | None:
@@ -227,11 +229,18 @@ def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry:
     if component is not None:
         real_inputs = registry.component_inputs(component.name, component.version)
         sent = catalog_values(recipe, placement.cluster.name, placement.gpus_per_node)
-        for name in sorted(set(sent) - real_inputs):
-            problems.append(
-                Problem(
-                    RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}"),
-                    f"the registry's {component.name} {component.version} has no input {name!r}",
+        for name in sorted(sent):
+            field = RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}")
+            label = f"the registry's {component.name} {component.version}"
+            if name not in real_inputs:
+                problems.append(Problem(field, f"{label} has no input {name!r}"))
+            elif real_inputs[name] and real_inputs[name] != component.inputs[name].type:
+                # The transcribed table is out of date: the value would be typed wrongly.
+                problems.append(
+                    Problem(
+                        field,
+                        f"{label} declares input {name!r} as {real_inputs[name]}, jobs/component_specs "
+                        f"says {component.inputs[name].type}: re-transcribe the table",
+                    )
                 )
-            )
     raise_problems(loaded.source, problems)

@@ -34,11 +34,12 @@ class SdkRegistryFacts:
             message = f"{name} {version} not in registry {registry}: {_brief(error)}"
             raise MissingFromRegistry("model", message) from error
 
-    def component_inputs(self, name: str, version: str) -> set[str]:
+    def component_inputs(self, name: str, version: str) -> Mapping[str, str]:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return set(self._connect("azureml").components.get(name=name, version=version).inputs)
+            inputs = self._connect("azureml").components.get(name=name, version=version).inputs
+            return {key: str(getattr(spec, "type", "")) for key, spec in inputs.items()}
         except ResourceNotFoundError as error:
             message = f"{name} {version} not in registry azureml: {_brief(error)}"
             raise MissingFromRegistry("component.version", message) from error

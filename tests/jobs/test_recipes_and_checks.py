@@ -148,21 +148,21 @@ def test_examples_are_valid(example: str) -> None:
 
 
 class FakeRegistry:
-    def __init__(self, allow_list: str, component_inputs: set[str]) -> None:
+    def __init__(self, allow_list: str, component_inputs: dict[str, str]) -> None:
         self.allow_list = allow_list
         self.inputs = component_inputs
 
     def model_tags(self, name: str, version: str, registry: str) -> dict[str, str]:
         return {"finetune_compute_allow_list": self.allow_list}
 
-    def component_inputs(self, name: str, version: str) -> set[str]:
+    def component_inputs(self, name: str, version: str) -> dict[str, str]:
         return self.inputs
 
 
 def test_allow_list_rejects_the_cluster_vm_size() -> None:
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
     placement = check_recipe(loaded, TARGET)
-    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", set())
+    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", {})
     with pytest.raises(JobsError) as raised:
         check_against_registry(loaded, placement, registry)
     message = str(raised.value)
@@ -184,7 +184,7 @@ def test_allow_list_accepts_the_cluster_and_matching_component() -> None:
     placement: Placement = check_recipe(loaded, TARGET)
     component = pinned_component("chat_completion_pipeline", "0.0.82")
     assert component is not None
-    inputs = set(component.inputs)
+    inputs = {name: spec.type for name, spec in component.inputs.items()}
     check_against_registry(loaded, placement, FakeRegistry('["standard_nc96ads_a100_v4"]', inputs))
     assert parse_allow_list('["A", "B"]') == ["A", "B"]
 
@@ -231,3 +231,20 @@ def test_pulumi_cli_is_used_when_available() -> None:
     assert outputs["n"] == 2 and isinstance(outputs["n"], int)
     with pytest.raises(JobsError, match="pulumi CLI is not on PATH"):
         load_stack_outputs("dev", pulumi_available=lambda: False)
+
+
+def test_a_table_that_disagrees_with_the_registry_on_a_type_is_reported() -> None:
+    from jobs.components import pinned_component
+
+    loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
+    placement = check_recipe(loaded, TARGET)
+    component = pinned_component("chat_completion_pipeline", "0.0.82")
+    assert component is not None
+    inputs = {name: spec.type for name, spec in component.inputs.items()}
+    inputs["logging_steps"] = "string"  # as if the registry's copy changed under the same version
+    with pytest.raises(JobsError) as raised:
+        check_against_registry(loaded, placement, FakeRegistry('["Standard_NC96ads_A100_v4"]', inputs))
+    assert str(raised.value) == (
+        f"{loaded.source}: extra_inputs.logging_steps: the registry's chat_completion_pipeline 0.0.82 "
+        "declares input 'logging_steps' as string, jobs/component_specs says integer: re-transcribe the table"
+    )

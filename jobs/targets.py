@@ -89,6 +89,7 @@ def load_stack_outputs(
     outputs_file: Path | None = None,
     *,
     offline: bool = False,
+    dry_run_available: bool = False,
     run: OutputsRunner = _run_pulumi,
     pulumi_available: Callable[[], bool] = lambda: shutil.which("pulumi") is not None,
 ) -> dict[str, Any]:
@@ -103,9 +104,10 @@ def load_stack_outputs(
     elif pulumi_available():
         raw = json.loads(run(["pulumi", "stack", "output", "--json", "--stack", environment]))
     else:
+        # Only commands that have a --dry-run (finetune, deploy) may suggest it.
         raise JobsError(
             "the pulumi CLI is not on PATH: pass --outputs FILE (a saved `pulumi stack output --json`)"
-            " or use --dry-run"
+            + (" or use --dry-run" if dry_run_available else "")
         )
     if not isinstance(raw, dict):
         raise JobsError("stack outputs must be a JSON object")

@@ -96,8 +96,8 @@ def load_stack_outputs(
     """Stack outputs from a saved file, the pulumi CLI, or (offline only) the infra plan."""
     if outputs_file is not None:
         try:
-            raw: Any = json.loads(outputs_file.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+            raw: Any = json.loads(outputs_file.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
             raise JobsError(f"cannot read stack outputs from {outputs_file}: {error}") from error
     elif offline:
         raw = _offline_outputs(environment)
@@ -159,5 +159,8 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             clusters=clusters,
             location=str(outputs["location"]),
         )
-    except (KeyError, TypeError) as error:
+    except KeyError as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error
+    except (TypeError, ValueError, AttributeError) as error:
+        # a list where a mapping belongs, text where a number belongs
+        raise JobsError(f"stack outputs do not match docs/stack-outputs.md: {error}") from error

@@ -248,3 +248,38 @@ def test_a_table_that_disagrees_with_the_registry_on_a_type_is_reported() -> Non
         f"{loaded.source}: extra_inputs.logging_steps: the registry's chat_completion_pipeline 0.0.82 "
         "declares input 'logging_steps' as string, jobs/component_specs says integer: re-transcribe the table"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"\xff\xfe not utf-8", "cannot read stack outputs"),
+        (b"{not json", "cannot read stack outputs"),
+        (b"[1, 2]", "must be a JSON object"),
+    ],
+    ids=["not-utf8", "not-json", "a-list"],
+)
+def test_an_outputs_file_that_cannot_be_read_is_one_error(
+    tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(content)
+    with pytest.raises(JobsError, match=fragment):
+        load_stack_outputs("dev", path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda o: o.update(projects=["nlp-research"]),
+        lambda o: o["projects"]["nlp-research"].update(clusters=["a100"]),
+        lambda o: next(iter(o["projects"]["nlp-research"]["clusters"].values())).update(max_nodes="many"),
+        lambda o: o.pop("registry"),
+    ],
+    ids=["projects-a-list", "clusters-a-list", "max-nodes-text", "no-registry"],
+)
+def test_outputs_of_the_wrong_shape_are_one_error(change: Any) -> None:
+    outputs = copy.deepcopy(stack_outputs())
+    change(outputs)
+    with pytest.raises(JobsError, match=r"do not match docs/stack-outputs\.md"):
+        resolve_target(outputs, "dev", "nlp-research")

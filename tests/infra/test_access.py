@@ -399,3 +399,13 @@ def test_access_mistakes_name_file_and_field(
     issues = [i for i in validate_all(Layout(sandbox.root)) if i.file == "stacks/projects/vision-lab.yaml"]
     assert [i.path for i in issues] == [path], issues
     assert fragment in issues[0].message
+
+
+def test_a_scope_outside_a_subscription_has_no_role_definition_id() -> None:
+    from infra.roles import role_definition_id
+
+    with pytest.raises(
+        ValueError,
+        match=r"'/providers/Microsoft\.Management/managementGroups/mg' is not a subscription-level scope",
+    ):
+        role_definition_id("Reader", "/providers/Microsoft.Management/managementGroups/mg")

@@ -69,6 +69,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
         _root(args),
         stack=args.stack,
         plan_file=args.plan,
+        azure_policy_dir=args.azure_policy,
         pack_config_file=args.pack_config,
         as_of=_as_of(args),
     )
@@ -150,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     target = policy.add_mutually_exclusive_group(required=True)
     target.add_argument("--stack", help="environment whose offline plan to check")
     target.add_argument("--plan", metavar="FILE", help="a saved plan (`plan --json FILE`) to check")
+    policy.add_argument(
+        "--azure-policy", metavar="DIR", help="Azure Policy definitions (JSON) to evaluate as well"
+    )
     policy.add_argument(
         "--pack-config", metavar="FILE", help="also write the stack's levels as --policy-pack-config"
     )

@@ -1,5 +1,5 @@
-"""`python -m infra policy` and the guardrail part of `python -m infra plan`: run the pack on a
-plan, print what fails, and say how to exit."""
+"""`python -m infra policy` and the guardrail part of `python -m infra plan`: run the pack (and the
+environment's Azure Policy definitions) on a plan, print what fails, and say how to exit."""
 
 from __future__ import annotations
 
@@ -16,13 +16,27 @@ from infra.guardrails.rules import RULE_NAMES, cost_lines
 from infra.guardrails.runner import POLICY_FAILED, PlanFileError, evaluate, failed, read_plan, render
 
 
+def _azure_policy(
+    resources: Sequence[PlannedResource], context: GuardrailContext, root: Path, directory: str | None
+) -> tuple[list[str], bool]:
+    """The Azure Policy report lines, and whether a Deny matched."""
+    chosen = directory or context.azure_policy_dir
+    if not chosen:
+        return [], False
+    from infra.azure_policy.run import check_plan
+
+    return check_plan(resources, root, Path(chosen), context.azure_policy_parameters)
+
+
 def report(
     resources: Sequence[PlannedResource],
     context: GuardrailContext,
     root: Path,
+    *,
+    azure_policy_dir: str | None = None,
 ) -> int:
     """Print the guardrails' verdict on a plan; the exit code (POLICY_FAILED on a mandatory
-    violation)."""
+    violation or an Azure Policy Deny)."""
     violations = evaluate(resources, context, root)
     lines = ["", f"Guardrails for stack {context.stack!r} (infra/guardrails):"]
     lines += [f"  {line}" for line in render(violations, context)]
@@ -31,10 +45,13 @@ def report(
         "Worst-case monthly cluster cost:",
         *(f"  {line}" for line in cost_lines(resources, context)),
     ]
+    policy_lines, denied = _azure_policy(resources, context, root, azure_policy_dir)
+    if policy_lines:
+        lines += ["", "Azure Policy (infra/azure_policy):", *(f"  {line}" for line in policy_lines)]
     sys.stdout.write("\n".join(lines) + "\n")
-    if failed(violations):
+    if failed(violations) or denied:
         print(
-            "error: the plan breaks mandatory guardrails (above)",
+            "error: the plan breaks mandatory guardrails or Azure Policy Deny definitions (above)",
             file=sys.stderr,
         )
         return POLICY_FAILED
@@ -62,7 +79,8 @@ def recorded(plan: object) -> list[PlannedResource]:
 
 
 def check_recorded(plan: object, root: Path, *, as_of: date | None) -> int:
-    """For `python -m infra plan`: the guardrails on the offline plan just computed."""
+    """For `python -m infra plan`: the guardrails (and the environment's Azure Policy
+    definitions) on the offline plan just computed."""
     stack = str(getattr(plan, "stack", ""))
     return report(recorded(plan), load_context(root, stack, RULE_NAMES, as_of=as_of), root)
 
@@ -72,6 +90,7 @@ def run(
     *,
     stack: str | None,
     plan_file: str | None,
+    azure_policy_dir: str | None,
     pack_config_file: str | None,
     as_of: date | None,
 ) -> int:
@@ -94,4 +113,4 @@ def run(
         print(
             f"Wrote {pack_config_file}: pass it to `pulumi preview --policy-pack policy --policy-pack-config`"
         )
-    return report(resources, context, root)
+    return report(resources, context, root, azure_policy_dir=azure_policy_dir)

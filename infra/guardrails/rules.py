@@ -154,6 +154,26 @@ def _aml(r: PlannedResource, path: str) -> Any:
     return r.get(f"properties.properties.{path}")
 
 
+def _is_cluster(r: PlannedResource) -> bool:
+    """Cluster rules judge AmlCompute (what the program creates); other compute types have
+    other settings (a compute instance has no scale settings)."""
+    kind = r.get("properties.computeType")
+    return kind == "AmlCompute" or is_unknown(kind)
+
+
+def _cluster(check: ResourceCheck) -> ResourceCheck:
+    def only_clusters(r: PlannedResource, c: GuardrailContext) -> Iterable[str]:
+        return check(r, c) if _is_cluster(r) else ()
+
+    return only_clusters
+
+
+def _instance_idle_shutdown(r: PlannedResource, c: GuardrailContext) -> Iterator[str]:
+    # PSRule Azure.ML.ComputeIdleShutdown; built-in IdleShutdown_Audit.
+    if r.get("properties.computeType") == "ComputeInstance" and not _aml(r, "idleTimeBeforeShutdown"):
+        yield "a compute instance without idleTimeBeforeShutdown runs (and bills) until stopped"
+
+
 def _compute_local_auth(r: PlannedResource, c: GuardrailContext) -> Iterator[str]:
     # PSRule Azure.ML.DisableLocalAuth; built-in e96a9a5f.
     if not _is(r.get("properties.disableLocalAuth"), True):
@@ -349,21 +369,21 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
         "isolation_mode other than Disabled).",
         Level.MANDATORY,
         frozenset({COMPUTE}),
-        _compute_public_ip,
+        _cluster(_compute_public_ip),
     ),
     ResourceRule(
         "ml-compute-ssh-off",
         "SSH to cluster nodes is closed: remoteLoginPortPublicAccess Disabled.",
         Level.MANDATORY,
         frozenset({COMPUTE}),
-        _compute_ssh,
+        _cluster(_compute_ssh),
     ),
     ResourceRule(
         "ml-compute-scale-to-zero",
         "Clusters scale to zero when idle: set min_nodes 0 in the project file.",
         Level.MANDATORY,
         frozenset({COMPUTE}),
-        _compute_scale_to_zero,
+        _cluster(_compute_scale_to_zero),
     ),
     ResourceRule(
         "ml-compute-idle-time",
@@ -371,7 +391,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
         "idle_minutes of the cluster.",
         Level.MANDATORY,
         frozenset({COMPUTE}),
-        _compute_idle,
+        _cluster(_compute_idle),
     ),
     ResourceRule(
         "ml-compute-vm-size",
@@ -379,7 +399,15 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
         "of the families with gpu_quota): pick one of those or ask the platform team.",
         Level.MANDATORY,
         frozenset({COMPUTE}),
-        _compute_vm_size,
+        _cluster(_compute_vm_size),
+    ),
+    ResourceRule(
+        "ml-compute-instance-idle-shutdown",
+        "Compute instances shut down when idle: set idleTimeBeforeShutdown (e.g. PT60M).",
+        Level.MANDATORY,
+        frozenset({COMPUTE}),
+        _instance_idle_shutdown,
+        f"{PSRULE} Azure.ML.ComputeIdleShutdown; {BUILTIN} IdleShutdown_Audit (Machine Learning)",
     ),
     ResourceRule(
         "storage-https-only",

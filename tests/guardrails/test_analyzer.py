@@ -26,7 +26,9 @@ WORKSPACE = "azure-native:machinelearningservices:Workspace"
 
 @pytest.fixture
 def analyzer() -> _PolicyAnalyzerServicer:
-    return _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies(Guardrails(REPOSITORY)), EnforcementLevel.ADVISORY)
+    return _PolicyAnalyzerServicer(
+        PACK_NAME, "0.0.1", policies(Guardrails(REPOSITORY)), EnforcementLevel.ADVISORY
+    )
 
 
 def _request(stack: str, type_: str, name: str, props: dict[str, Any]) -> analyzer_pb2.AnalyzeRequest:
@@ -42,7 +44,9 @@ def _request(stack: str, type_: str, name: str, props: dict[str, Any]) -> analyz
 
 
 def _public_workspace(stack: str) -> analyzer_pb2.AnalyzeRequest:
-    identity = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i"
+    identity = (
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i"
+    )
     return _request(
         stack,
         WORKSPACE,
@@ -52,7 +56,13 @@ def _public_workspace(stack: str) -> analyzer_pb2.AnalyzeRequest:
             "identity": {"type": "UserAssigned", "userAssignedIdentities": [identity]},
             "primaryUserAssignedIdentity": identity,
             "managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"},
-            "tags": {"owner": "o", "cost-center": "c", "environment": stack, "managed-by": "m", "project": "p"},
+            "tags": {
+                "owner": "o",
+                "cost-center": "c",
+                "environment": stack,
+                "managed-by": "m",
+                "project": "p",
+            },
         },
     )
 
@@ -97,7 +107,13 @@ def test_an_unknown_value_during_preview_is_not_a_violation(analyzer: _PolicyAna
             "minimumTlsVersion": "TLS1_2",
             "allowBlobPublicAccess": False,
             "allowSharedKeyAccess": UNKNOWN,
-            "tags": {"owner": "o", "cost-center": "c", "environment": "prod", "managed-by": "m", "project": "p"},
+            "tags": {
+                "owner": "o",
+                "cost-center": "c",
+                "environment": "prod",
+                "managed-by": "m",
+                "project": "p",
+            },
         },
     )
     response = analyzer.Analyze(request, None)
@@ -134,5 +150,7 @@ def test_stack_rules_under_the_analyzer(analyzer: _PolicyAnalyzerServicer) -> No
         diagnostics,
         propertyDependencies={"resourceUri": analyzer_pb2.AnalyzerPropertyDependencies(urns=[workspace.urn])},
     )
-    both = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[_resource(workspace), linked]), None)
+    both = analyzer.AnalyzeStack(
+        analyzer_pb2.AnalyzeStackRequest(resources=[_resource(workspace), linked]), None
+    )
     assert "workspace-diagnostics" not in {d.policyName for d in both.diagnostics}

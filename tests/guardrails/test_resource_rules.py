@@ -29,6 +29,21 @@ WS, A100 = "nlp-research-workspace", "nlp-research-a100"
 
 Change = Callable[[dict[str, Any]], None]
 
+
+def _instance(idle: str | None) -> Change:
+    """The a100 cluster turned into a compute instance (no scale settings, maybe an idle shutdown)."""
+
+    def change(props: dict[str, Any]) -> None:
+        props["properties"]["computeType"] = "ComputeInstance"
+        inner = props["properties"]["properties"]
+        inner.pop("scaleSettings")
+        inner["vmSize"] = "Standard_ND96isr_H200_v5"  # cluster rules do not judge an instance
+        if idle is not None:
+            inner["idleTimeBeforeShutdown"] = idle
+
+    return change
+
+
 # rule -> (type, name, change that breaks it); applied to the prod plan.
 BREAKS: list[tuple[str, str, str, Change]] = [
     ("ml-workspace-public-network", WORKSPACE, WS, setter("publicNetworkAccess", "Enabled")),
@@ -69,6 +84,7 @@ BREAKS: list[tuple[str, str, str, Change]] = [
         setter("properties.properties.scaleSettings.nodeIdleTimeBeforeScaleDown", "30 minutes"),
     ),
     ("ml-compute-vm-size", COMPUTE, A100, setter("properties.properties.vmSize", "Standard_ND96isr_H200_v5")),
+    ("ml-compute-instance-idle-shutdown", COMPUTE, A100, _instance(None)),
     ("storage-https-only", STORAGE, "nlp-research-storage", setter("enableHttpsTrafficOnly", False)),
     ("storage-tls-1-2", STORAGE, "nlp-research-storage", setter("minimumTlsVersion", "TLS1_0")),
     ("storage-tls-1-2", STORAGE, "nlp-research-storage", deleter("minimumTlsVersion")),
@@ -123,6 +139,13 @@ def test_an_edited_plan_gives_exactly_that_violation(
     fix = next(r.description for r in RESOURCE_RULES if r.name == rule)
     for violation in (v for v in broken if v.rule == rule):
         assert (violation.level, violation.fix) == (Level.MANDATORY, fix)
+
+
+def test_a_compute_instance_with_an_idle_shutdown_passes(
+    prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext
+) -> None:
+    plan = edited(prod_resources, COMPUTE, A100, _instance("PT60M"))
+    assert new(run(plan, prod_context), run(prod_resources, prod_context)) == set()
 
 
 def test_every_resource_rule_is_broken_by_some_test() -> None:

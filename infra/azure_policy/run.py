@@ -266,10 +266,7 @@ def check_plan(
     directory: Path,
     assignments: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[str], bool]:
-    """Report lines and whether a Deny matched; a bad definition is one line and a failure."""
+    """Report lines and whether a Deny matched (AzurePolicyError for a definition it cannot use)."""
     path = directory if directory.is_absolute() else root / directory
-    try:
-        report = evaluate(resources, path, assignments)
-    except AzurePolicyError as error:
-        return [f"error: {error}"], True
+    report = evaluate(resources, path, assignments)
     return render(report, directory), report.denied

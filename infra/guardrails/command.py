@@ -37,6 +37,13 @@ def report(
 ) -> int:
     """Print the guardrails' verdict on a plan; the exit code (POLICY_FAILED on a mandatory
     violation or an Azure Policy Deny)."""
+    from infra.azure_policy.run import AzurePolicyError
+
+    try:
+        policy_lines, denied = _azure_policy(resources, context, root, azure_policy_dir)
+    except AzurePolicyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     violations = evaluate(resources, context, root)
     lines = ["", f"Guardrails for stack {context.stack!r} (infra/guardrails):"]
     lines += [f"  {line}" for line in render(violations, context)]
@@ -45,7 +52,6 @@ def report(
         "Worst-case monthly cluster cost:",
         *(f"  {line}" for line in cost_lines(resources, context)),
     ]
-    policy_lines, denied = _azure_policy(resources, context, root, azure_policy_dir)
     if policy_lines:
         lines += ["", "Azure Policy (infra/azure_policy):", *(f"  {line}" for line in policy_lines)]
     sys.stdout.write("\n".join(lines) + "\n")

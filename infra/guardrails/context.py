@@ -11,14 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.components.cluster import IMAGE_BUILD_VM_SIZE
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.loader import Layout, Platform, load_platform
 from infra.config.models import ENVIRONMENT_FIELD, RESERVED_TAGS, RuleOverride
 from infra.guardrails.core import Level
 from infra.model.access import registry_id
 from infra.model.network import registry_is_public
-from infra.skus import GPU_SKUS
+from infra.skus import GPU_SKUS, IMAGE_BUILD_VM_SIZE
 
 # The subscription segment is not known to the pack under the CLI; registry ids are compared
 # without it (`without_subscription`).

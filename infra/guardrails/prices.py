@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from infra.components.cluster import IMAGE_BUILD_VM_SIZE
+from infra.skus import IMAGE_BUILD_VM_SIZE
 
 AS_OF = date(2026, 12, 1)
 CURRENCY = "USD"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.azure_policy.run import AzurePolicyError, Report, check_plan, evaluate
+from infra.azure_policy.run import AzurePolicyError, Report, evaluate
 from infra.cli import main
 from infra.guardrails.command import recorded
 from infra.guardrails.core import PlannedResource
@@ -202,12 +202,24 @@ def test_indexed_mode_skips_types_without_tags_and_location(
         ("[]", "not a policy definition"),
     ],
 )
-def test_a_bad_definition_file_is_one_error(tmp_path: Path, content: str, message: str) -> None:
+def test_a_bad_definition_file_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
     (tmp_path / "bad.json").write_text(content)
     with pytest.raises(AzurePolicyError, match=message):
         evaluate([], tmp_path, {})
-    lines, failed = check_plan([], tmp_path, tmp_path, {})
-    assert failed and len(lines) == 1 and message in lines[0]
+    assert main(["policy", "--stack", "prod", "--as-of", "2026-12-01", "--azure-policy", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "bad.json" in err
+
+
+def test_a_missing_or_empty_directory_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["policy", "--stack", "prod", "--azure-policy", str(tmp_path / "absent")]) == 2
+    assert "no such directory of Azure Policy definitions" in capsys.readouterr().err
+    assert main(["policy", "--stack", "prod", "--azure-policy", str(tmp_path)]) == 2
+    assert "no Azure Policy definitions (*.json)" in capsys.readouterr().err
 
 
 def test_an_initiative_member_missing_from_the_directory(tmp_path: Path) -> None:

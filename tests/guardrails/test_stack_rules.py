@@ -99,3 +99,17 @@ def test_every_stack_rule_is_tested() -> None:
         "gpu-cost-within-budget",  # test_config_paths.py
     }
     assert {rule.name for rule in STACK_RULES} == tested
+
+
+def test_a_size_without_a_price_is_reported(
+    prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext
+) -> None:
+    plan = edited(
+        prod_resources, COMPUTE, "nlp-research-t4", setter("properties.properties.vmSize", "Standard_X1")
+    )
+    found = run(plan, prod_context)
+    costs = [v.message for v in found if v.rule == "gpu-cost-within-budget"]
+    assert "no price for Standard_X1 in infra/guardrails/prices.py" in costs
+    assert ("ml-compute-vm-size", f"{COMPUTE} nlp-research-t4") in new(
+        found, run(prod_resources, prod_context)
+    )

@@ -32,6 +32,7 @@ KEY_VAULT = "azure-native:keyvault:Vault"
 CONTAINER_REGISTRY = "azure-native:containerregistry:Registry"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 BUDGET = "azure-native:consumption:Budget"
 PROJECT = "mlplatform:project:Project"
 TAGGABLE = frozenset(
@@ -46,7 +47,7 @@ TAGGABLE = frozenset(
         "azure-native:managedidentity:UserAssignedIdentity",
         "azure-native:applicationinsights:Component",
         "azure-native:operationalinsights:Workspace",
-        "azure-native:network:PrivateEndpoint",
+        PRIVATE_ENDPOINT,
     }
 )
 # What the program protects in production (infra/components: `protect=env.production`): data and
@@ -541,6 +542,33 @@ def _workspace_diagnostics(
             yield workspace.urn, "no diagnostic setting sends the workspace's logs to Log Analytics"
 
 
+def _workspace_private_endpoint(
+    resources: Sequence[PlannedResource], c: GuardrailContext
+) -> Iterator[tuple[str, str]]:
+    # Built-in "Azure Machine Learning workspaces should use private link" (40cec1dd): a workspace
+    # closed to public traffic is reachable only through a private endpoint of its own.
+    endpoints = [r for r in resources if r.type == PRIVATE_ENDPOINT]
+    for workspace in (r for r in resources if r.type == WORKSPACE):
+        if workspace.get("publicNetworkAccess") != "Disabled":
+            continue  # public (ml-workspace-public-network judges that) or unknown
+        name = str(workspace.get("workspaceName") or "").lower()
+        found = any(
+            workspace.urn in e.property_dependencies.get("privateLinkServiceConnections", ())
+            or any(
+                isinstance(connection, Mapping)
+                and str(connection.get("privateLinkServiceId") or "").lower().endswith(f"/workspaces/{name}")
+                and "amlworkspace" in (connection.get("groupIds") or [])
+                for connection in (e.get("privateLinkServiceConnections") or [])
+            )
+            for e in endpoints
+        )
+        if not found:
+            yield (
+                workspace.urn,
+                "public network access is disabled and no private endpoint (amlworkspace) reaches it",
+            )
+
+
 def _registry_path(resources: Sequence[PlannedResource], c: GuardrailContext) -> Iterator[tuple[str, str]]:
     for workspace in (r for r in resources if r.type == WORKSPACE):
         mode = workspace.get("managedNetwork.isolationMode")
@@ -710,6 +738,14 @@ STACK_RULES: tuple[StackRule, ...] = (
         Level.MANDATORY,
         _workspace_diagnostics,
         f"{BUILTIN} AuditDiagnosticLog (Machine Learning)",
+    ),
+    StackRule(
+        "workspace-private-endpoint",
+        "A workspace closed to public traffic has its own private endpoint (sub-resource amlworkspace): "
+        "set network.private_endpoints (subnet and DNS zones) in the environment.",
+        Level.MANDATORY,
+        _workspace_private_endpoint,
+        f"{BUILTIN} 40cec1dd-a100-4920-b15b-3024fe8901ab",
     ),
     StackRule(
         "workspace-registry-path",

@@ -38,6 +38,26 @@ def test_diagnostics_found_by_dependency_when_the_workspace_id_is_unknown(
     }
 
 
+def test_a_private_workspace_without_its_private_endpoint(
+    prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext
+) -> None:
+    endpoint = find(prod_resources, "azure-native:network:PrivateEndpoint", f"{WS}-pe")
+    plan = [r for r in prod_resources if r is not endpoint]
+    baseline = run(prod_resources, prod_context)
+    assert new(run(plan, prod_context), baseline) == {("workspace-private-endpoint", f"{WORKSPACE} {WS}")}
+    # Found by dependency too, when the workspace id is unknown in preview.
+    unknown = edited(
+        prod_resources,
+        "azure-native:network:PrivateEndpoint",
+        f"{WS}-pe",
+        setter(
+            "privateLinkServiceConnections",
+            [{"groupIds": ["amlworkspace"], "privateLinkServiceId": "[unknown]"}],
+        ),
+    )
+    assert new(run(unknown, prod_context), baseline) == set()
+
+
 def test_a_workspace_without_a_network_path_to_the_registry(
     prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext
 ) -> None:
@@ -93,6 +113,7 @@ def test_every_stack_rule_is_tested() -> None:
     tested = {
         "workspace-diagnostics",
         "workspace-registry-path",
+        "workspace-private-endpoint",
         "ml-compute-network-isolation",
         "role-assignment-cross-project",
         "project-budget",  # test_config_paths.py

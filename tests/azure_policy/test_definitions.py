@@ -265,3 +265,13 @@ def test_the_cli_fails_on_a_deny_and_the_environment_can_name_its_definitions(
         "AUDIT azure-native:machinelearningservices:Workspace nlp-research-workspace"
         in capsys.readouterr().out
     )
+
+
+def test_the_prod_example_names_its_landing_zone_and_passes_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert example_environment("prod")["policy"]["azure_policy_dir"] == "policies/azure"
+    assert main(["plan", "--stack", "prod", "--as-of", "2026-12-01"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Azure Policy (infra/azure_policy):\n  policies/azure: 4 definitions, 1 initiatives: 0 deny, 0 audit"
+        in out
+    )

@@ -58,13 +58,18 @@ _TAG = re.compile(r"^tags(?:\['(?P<a>[^']+)'\]|\.(?P<b>.+)|\[(?P<c>[^\]]+)\])$",
 
 
 def _walk(node: Any, parts: Sequence[str]) -> Any:
-    """Values at `parts` of `node`; a `[*]` part makes a list of every element's value."""
+    """Values at `parts` of `node`; a `[*]` part makes a list of every element's value. An unknown
+    value on the way cannot be looked into: NotEvaluated, never "missing"."""
     for index, part in enumerate(parts):
+        if is_unknown(node):
+            raise NotEvaluated(f"a value is not known before deployment ({node})")
         if part.endswith("[*]"):
             key = part[:-3]
             items = node.get(key, _MISSING) if isinstance(node, Mapping) and key else node
             if items is _MISSING or items is None:
                 return _MISSING
+            if is_unknown(items):
+                raise NotEvaluated(f"a value is not known before deployment ({items})")
             values = list(items.values()) if isinstance(items, Mapping) else items
             if not isinstance(values, list):
                 return _MISSING

@@ -30,9 +30,12 @@ def is_unknown(value: Any) -> bool:
 
 
 def get(props: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path of a resource's inputs, None where a part is missing."""
+    """The value at a dotted path of a resource's inputs, None where a part is missing; an unknown
+    object on the way is the value (unknown too), not a missing one."""
     node: Any = props
     for part in path.split("."):
+        if is_unknown(node):
+            return node
         if not isinstance(node, Mapping) or part not in node:
             return None
         node = node[part]

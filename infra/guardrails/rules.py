@@ -104,10 +104,10 @@ def _workspace_public(r: PlannedResource, c: GuardrailContext) -> Iterator[str]:
 
 def _workspace_identity(r: PlannedResource, c: GuardrailContext) -> Iterator[str]:
     # PSRule Azure.ML.UserManagedIdentity; built-in 5f0c7d88 (primaryUserAssignedIdentity).
-    kind = str(r.get("identity.type") or "")
-    if "UserAssigned" not in kind:
+    kind = r.get("identity.type")
+    if not is_unknown(kind) and "UserAssigned" not in str(kind or ""):
         yield f"identity.type is {kind or 'unset'!r}, not UserAssigned"
-    if not r.get("identity.userAssignedIdentities"):
+    if not r.get("identity.userAssignedIdentities"):  # an unknown value is a (truthy) marker
         yield "identity.userAssignedIdentities is empty"
     if not r.get("primaryUserAssignedIdentity"):
         yield "primaryUserAssignedIdentity is unset"
@@ -573,6 +573,8 @@ def _registry_path(resources: Sequence[PlannedResource], c: GuardrailContext) ->
     for workspace in (r for r in resources if r.type == WORKSPACE):
         mode = workspace.get("managedNetwork.isolationMode")
         rules = workspace.get("managedNetwork.outboundRules") or {}
+        if is_unknown(mode) or is_unknown(rules):
+            continue
         private = mode not in (None, "Disabled") and any(
             isinstance(rule, Mapping)
             and rule.get("type") == "PrivateEndpoint"

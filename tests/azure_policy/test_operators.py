@@ -171,3 +171,13 @@ def test_the_alias_table_is_one_table_with_a_source_per_alias() -> None:
         assert any(arm.lower().startswith(namespace_type) for arm in ARM_TYPES.values()), alias.alias
         assert alias.source and alias.input_path and alias.arm_path.startswith("properties.")
         assert alias.input_path.count("[*]") == alias.alias.count("[*]")
+
+
+def test_an_unknown_object_on_the_way_is_not_evaluated_rather_than_missing() -> None:
+    resource = PlannedResource(
+        ENDPOINT.urn, ENDPOINT.type, "pe", {"privateLinkServiceConnections": "[unknown]"}
+    )
+    with pytest.raises(NotEvaluated, match="not known before deployment"):
+        decide({"field": GROUP_IDS, "exists": False}, resource)
+    with pytest.raises(NotEvaluated, match="not known before deployment"):
+        decide({"count": {"field": GROUP_IDS}, "equals": 0}, resource)

@@ -246,3 +246,15 @@ def test_values_unknown_at_plan_time_are_not_judged(
 def test_find_helper_is_strict(prod_resources: tuple[PlannedResource, ...]) -> None:
     with pytest.raises(AssertionError):
         find(prod_resources, WORKSPACE, "no-such-workspace")
+
+
+@pytest.mark.parametrize("unknown", ["[unknown]", "output<object>"])
+def test_a_whole_unknown_object_is_not_judged_either(
+    prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext, unknown: str
+) -> None:
+    plan = edited(prod_resources, WORKSPACE, WS, setter("identity", unknown))
+    plan = edited(plan, WORKSPACE, WS, setter("managedNetwork", unknown))
+    plan = edited(plan, COMPUTE, A100, setter("properties.properties", unknown))
+    plan = edited(plan, STORAGE, "nlp-research-storage", setter("tags", unknown))
+    # No new violation (the a100's cost is unknown too, so the advisory cost one goes).
+    assert keys(run(plan, prod_context)) <= keys(run(prod_resources, prod_context))

@@ -12,44 +12,50 @@ An alias missing here is reported as unknown, never guessed (`az provider show -
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 # Pulumi type token -> ARM resource type (the value of the `type` field).
-ARM_TYPES: dict[str, str] = {
-    "azure-native:resources:ResourceGroup": "Microsoft.Resources/subscriptions/resourceGroups",
-    "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts",
-    "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults",
-    "azure-native:containerregistry:Registry": "Microsoft.ContainerRegistry/registries",
-    "azure-native:machinelearningservices:Workspace": "Microsoft.MachineLearningServices/workspaces",
-    "azure-native:machinelearningservices:Compute": "Microsoft.MachineLearningServices/workspaces/computes",
-    "azure-native:machinelearningservices:Registry": "Microsoft.MachineLearningServices/registries",
-    "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
-    "azure-native:applicationinsights:Component": "Microsoft.Insights/components",
-    "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
-    "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
-    "azure-native:network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
-    "azure-native:authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
-    "azure-native:authorization:ManagementLockByScope": "Microsoft.Authorization/locks",
-    "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
-    "azure-native:consumption:Budget": "Microsoft.Consumption/budgets",
-}
+ARM_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "azure-native:resources:ResourceGroup": "Microsoft.Resources/subscriptions/resourceGroups",
+        "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts",
+        "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults",
+        "azure-native:containerregistry:Registry": "Microsoft.ContainerRegistry/registries",
+        "azure-native:machinelearningservices:Workspace": "Microsoft.MachineLearningServices/workspaces",
+        "azure-native:machinelearningservices:Compute": "Microsoft.MachineLearningServices/workspaces/computes",
+        "azure-native:machinelearningservices:Registry": "Microsoft.MachineLearningServices/registries",
+        "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "azure-native:applicationinsights:Component": "Microsoft.Insights/components",
+        "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
+        "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
+        "azure-native:network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        "azure-native:authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
+        "azure-native:authorization:ManagementLockByScope": "Microsoft.Authorization/locks",
+        "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
+        "azure-native:consumption:Budget": "Microsoft.Consumption/budgets",
+    }
+)
 # The input holding the resource's name, per type (the `name` field).
-NAME_INPUTS: dict[str, str] = {
-    "azure-native:resources:ResourceGroup": "resourceGroupName",
-    "azure-native:storage:StorageAccount": "accountName",
-    "azure-native:keyvault:Vault": "vaultName",
-    "azure-native:containerregistry:Registry": "registryName",
-    "azure-native:machinelearningservices:Workspace": "workspaceName",
-    "azure-native:machinelearningservices:Compute": "computeName",
-    "azure-native:machinelearningservices:Registry": "registryName",
-    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
-    "azure-native:applicationinsights:Component": "resourceName",
-    "azure-native:operationalinsights:Workspace": "workspaceName",
-    "azure-native:network:PrivateEndpoint": "privateEndpointName",
-    "azure-native:authorization:RoleAssignment": "roleAssignmentName",
-    "azure-native:monitor:DiagnosticSetting": "name",
-    "azure-native:consumption:Budget": "budgetName",
-}
+NAME_INPUTS: Mapping[str, str] = MappingProxyType(
+    {
+        "azure-native:resources:ResourceGroup": "resourceGroupName",
+        "azure-native:storage:StorageAccount": "accountName",
+        "azure-native:keyvault:Vault": "vaultName",
+        "azure-native:containerregistry:Registry": "registryName",
+        "azure-native:machinelearningservices:Workspace": "workspaceName",
+        "azure-native:machinelearningservices:Compute": "computeName",
+        "azure-native:machinelearningservices:Registry": "registryName",
+        "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+        "azure-native:applicationinsights:Component": "resourceName",
+        "azure-native:operationalinsights:Workspace": "workspaceName",
+        "azure-native:network:PrivateEndpoint": "privateEndpointName",
+        "azure-native:authorization:RoleAssignment": "roleAssignmentName",
+        "azure-native:monitor:DiagnosticSetting": "name",
+        "azure-native:consumption:Budget": "budgetName",
+    }
+)
 # Mode `Indexed` evaluates only types that support tags and location (learn.microsoft.com/azure/
 # governance/policy/concepts/definition-structure-basics, "Mode"); resource groups are `All` only.
 INDEXED_TYPES: frozenset[str] = frozenset(
@@ -114,7 +120,7 @@ _ALIASES += (
     Alias(f"{_PE}.groupIds[*]", "properties.privateLinkServiceConnections[*].properties.groupIds[*]",
           "privateLinkServiceConnections[*].groupIds[*]", "Storage/StoragePrivateDnsZoneGroup_Blob.json"),
 )  # fmt: skip
-ALIASES: dict[str, Alias] = {alias.alias.lower(): alias for alias in _ALIASES}
+ALIASES: Mapping[str, Alias] = MappingProxyType({alias.alias.lower(): alias for alias in _ALIASES})
 
 # Fields every resource has (learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule,
 # "Fields"); `tags['x']`, `tags.x` and `tags[x]` are handled by the evaluator.

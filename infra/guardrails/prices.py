@@ -11,7 +11,9 @@ The rule's messages say that the table is unverified while `VERIFIED` is False.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 
 from infra.skus import IMAGE_BUILD_VM_SIZE
 
@@ -23,27 +25,29 @@ SOURCE = "unverified estimates (no primary source reached); refresh from prices.
 
 # VM size -> price per node-hour (pay as you go, Linux, Dedicated). LowPriority costs less; the
 # worst case counts the dedicated price.
-HOURLY: dict[str, float] = {
-    "Standard_NC4as_T4_v3": 0.60,
-    "Standard_NC8as_T4_v3": 0.85,
-    "Standard_NC16as_T4_v3": 1.35,
-    "Standard_NC64as_T4_v3": 4.90,
-    "Standard_NC6s_v3": 3.40,
-    "Standard_NC12s_v3": 6.80,
-    "Standard_NC24s_v3": 13.50,
-    "Standard_ND40rs_v2": 25.00,
-    "Standard_NC24ads_A100_v4": 4.20,
-    "Standard_NC48ads_A100_v4": 8.40,
-    "Standard_NC96ads_A100_v4": 16.80,
-    "Standard_ND96asr_v4": 31.00,
-    "Standard_ND96amsr_A100_v4": 37.00,
-    "Standard_NC40ads_H100_v5": 8.00,
-    "Standard_NC80adis_H100_v5": 16.00,
-    "Standard_ND96isr_H100_v5": 112.00,
-    "Standard_ND96isr_H200_v5": 125.00,
-    IMAGE_BUILD_VM_SIZE: 0.35,
-}
-_BY_LOWER: dict[str, float] = {size.lower(): price for size, price in HOURLY.items()}
+HOURLY: Mapping[str, float] = MappingProxyType(
+    {
+        "Standard_NC4as_T4_v3": 0.60,
+        "Standard_NC8as_T4_v3": 0.85,
+        "Standard_NC16as_T4_v3": 1.35,
+        "Standard_NC64as_T4_v3": 4.90,
+        "Standard_NC6s_v3": 3.40,
+        "Standard_NC12s_v3": 6.80,
+        "Standard_NC24s_v3": 13.50,
+        "Standard_ND40rs_v2": 25.00,
+        "Standard_NC24ads_A100_v4": 4.20,
+        "Standard_NC48ads_A100_v4": 8.40,
+        "Standard_NC96ads_A100_v4": 16.80,
+        "Standard_ND96asr_v4": 31.00,
+        "Standard_ND96amsr_A100_v4": 37.00,
+        "Standard_NC40ads_H100_v5": 8.00,
+        "Standard_NC80adis_H100_v5": 16.00,
+        "Standard_ND96isr_H100_v5": 112.00,
+        "Standard_ND96isr_H200_v5": 125.00,
+        IMAGE_BUILD_VM_SIZE: 0.35,
+    }
+)
+_BY_LOWER: Mapping[str, float] = MappingProxyType({size.lower(): price for size, price in HOURLY.items()})
 
 
 def hourly_price(vm_size: str) -> float | None:

@@ -57,7 +57,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"Full plan written to {args.json}")
     if args.diff_against:
         check_protected(diff)
-    return 0
+    from infra.guardrails.command import check_recorded  # issue 11: the guardrails on this plan
+
+    return check_recorded(plan, root, as_of=as_of)
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from infra.guardrails.command import run
+
+    return run(
+        _root(args),
+        stack=args.stack,
+        plan_file=args.plan,
+        azure_policy_dir=args.azure_policy,
+        pack_config_file=args.pack_config,
+        as_of=_as_of(args),
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -158,6 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
             help="the date the program assumes (new budgets start in its month); default "
             "$MLPLATFORM_AS_OF, else today (UTC)",
         )
+
+    policy = commands.add_parser(
+        "policy", help="check a plan against the guardrails and Azure Policy definitions, offline"
+    )
+    target = policy.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="environment whose offline plan to check")
+    target.add_argument("--plan", metavar="FILE", help="a saved plan (`plan --json FILE`) to check")
+    policy.add_argument(
+        "--azure-policy", metavar="DIR", help="Azure Policy definitions (JSON) to evaluate as well"
+    )
+    policy.add_argument(
+        "--pack-config", metavar="FILE", help="also write the stack's levels as --policy-pack-config"
+    )
+    policy.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD", help="as for plan")
+    policy.set_defaults(run=cmd_policy)
 
     onboard = commands.add_parser("onboard", help="write stacks/projects/NAME.yaml for a new project")
     onboard.add_argument(

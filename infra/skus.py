@@ -44,6 +44,10 @@ _SKUS = (
     GpuSku("Standard_ND96isr_H200_v5", 96, 8, "H200", 141, "standardNDSH200v5Family"),
 )
 
+# The CPU size of the cluster that builds environment images (infra/components/cluster.py): docker
+# on a general-purpose size. Not a GPU size, so not in the table above; allowed wherever clusters are.
+IMAGE_BUILD_VM_SIZE = "Standard_DS3_v2"
+
 GPU_SKUS: dict[str, GpuSku] = {sku.name: sku for sku in _SKUS}
 GPU_FAMILIES: frozenset[str] = frozenset(sku.family for sku in _SKUS)
 _BY_LOWER: dict[str, GpuSku] = {sku.name.lower(): sku for sku in _SKUS}

@@ -9,13 +9,12 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
 from infra.config.models import ClusterConfig
-from infra.skus import require_sku
+from infra.skus import IMAGE_BUILD_VM_SIZE, require_sku
 
 # Azure rejects in-place changes of these (azure-rest-api-specs#18889): replace instead, and since
 # the compute name is fixed, delete the old cluster first.
 _REPLACE_ON = ["properties.properties.vmSize", "properties.properties.vmPriority"]
-# Image builds run docker on a general-purpose size; one node builds one image at a time.
-IMAGE_BUILD_VM_SIZE = "Standard_DS3_v2"
+# One node builds one image at a time; the size is in infra/skus.py (the guardrails read it too).
 IMAGE_BUILD_MAX_NODES = 2
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -388,6 +388,32 @@ class BudgetDefaults(StrictModel):
     _thresholds = field_validator("thresholds")(_unique_thresholds)
 
 
+class RuleOverride(StrictModel):
+    """An environment's own enforcement level for one guardrail (infra/guardrails), with why."""
+
+    level: Literal["mandatory", "advisory", "disabled"]
+    reason: str = Field(min_length=10)
+
+
+class PolicySettings(StrictModel):
+    """`policy:` of an environment: how the guardrails (infra/guardrails) and the landing zone's Azure
+    Policy definitions (infra/azure_policy) apply to it. Rule names are checked against the pack
+    when the guardrails load, so that this module stays free of the rules."""
+
+    overrides: dict[str, RuleOverride] = Field(default_factory=dict)
+    # VM sizes clusters may use; default: every GPU size of a family with gpu_quota, and the
+    # image-build size.
+    allowed_vm_sizes: list[str] | None = None
+    max_idle_minutes: int = Field(120, ge=2, le=10080)
+    # Worst-case hours a month a cluster can run at max nodes (730 = 24 x 365 / 12).
+    gpu_hours_per_month: int = Field(730, ge=1, le=744)
+    require_customer_managed_keys: bool = False
+    # Azure Policy definitions (JSON) the landing zone assigns, relative to the repository root.
+    azure_policy_dir: str | None = None
+    # Assignment parameter values, by definition name, then parameter.
+    azure_policy_parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class EnvironmentConfig(StrictModel):
     """`config: mlplatform:environment:` in stacks/Pulumi.<stack>.yaml."""
 
@@ -412,6 +438,7 @@ class EnvironmentConfig(StrictModel):
     role_exceptions: list[RoleException] = Field(default_factory=list)
     budgets: BudgetDefaults = Field(default_factory=lambda: BudgetDefaults())
     keep_legacy_aliases: bool = False
+    policy: PolicySettings = Field(default_factory=lambda: PolicySettings())
 
     _prefix = field_validator("prefix")(
         lambda v: _matches(naming.PREFIX_PATTERN, v, f"a valid prefix ({naming.PREFIX_RULE})")

@@ -1,6 +1,8 @@
-"""The access rules: privileged roles need an explicit exception, and no project's identity or
-person holds a role on another project's resources. Both read the platform model
-(infra/model/access.py decides the grants); the plan's access table is rendered here too.
+"""The access rule a file can break: privileged roles need an explicit exception. It reads the
+platform model (infra/model/access.py decides the grants); the plan's access table is rendered
+here too. That no project's identity or person holds a role on another project's resources is a
+property of the program, checked on the plan by the guardrail role-assignment-cross-project
+(infra/guardrails/rules.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 from infra.config.errors import ConfigIssue
 from infra.config.models import ENVIRONMENT_FIELD, EnvironmentConfig, ProjectSettings
 from infra.model import PlatformModel
-from infra.model.access import SHARED_SCOPES, RoleGrant
+from infra.model.access import RoleGrant
 from infra.policy import Onboarded
 from infra.roles import PRIVILEGED_ROLES
 
@@ -100,17 +102,3 @@ def access_lines(model: PlatformModel) -> list[str]:
         lines.append(f"{project.name}:")
         lines += [f"  {who}: {'; '.join(sorted(set(roles)))}" for who, roles in sorted(by_principal.items())]
     return lines
-
-
-def cross_project_grants(model: PlatformModel) -> list[tuple[str, RoleGrant]]:
-    """(project, grant) for every grant of a project's identity or person on a scope outside that
-    project's resource group, other than the environment's shared scopes (the registry)."""
-    found = []
-    for project in model.projects:
-        own = project.ids.resource_group.lower() + "/"
-        for grant in project.grants:
-            if grant.scope_kind in SHARED_SCOPES:
-                continue
-            if not (grant.scope.lower() + "/").startswith(own):
-                found.append((project.name, grant))
-    return found

@@ -71,4 +71,6 @@ class Sandbox:
             sandbox.stack(stack, example_environment(stack))
         for path in sorted((REPOSITORY / "stacks" / "projects").glob("*.yaml")):
             shutil.copy(path, root / "stacks" / "projects" / path.name)
+        # The Azure Policy definitions an example stack names (policy.azure_policy_dir).
+        shutil.copytree(REPOSITORY / "policies", root / "policies")
         return sandbox

@@ -12,14 +12,17 @@ import pytest
 from azure.mgmt.core.tools import parse_resource_id
 
 from infra.config import ConfigError, Layout, load_platform, validate_all
+from infra.guardrails.command import recorded
+from infra.guardrails.context import load_context
+from infra.guardrails.rules import RULE_NAMES, STACK_RULES
 from infra.plan.fake_ids import FAKE_SUBSCRIPTION
 from infra.plan.offline import REPOSITORY
 from infra.plan.render import render_text
 from infra.plan.runtime import Plan, RecordedResource
 from infra.plan.sections import plan_sections
-from infra.policy.access import access_lines, cross_project_grants
+from infra.policy.access import access_lines
 from infra.roles import BUILTIN_ROLES, PRIVILEGED_ROLES
-from tests.infra.sandbox import Sandbox, example_project, model_of
+from tests.infra.sandbox import AS_OF, Sandbox, example_project
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "reference" / "azure_builtin_roles.json").read_text())
 ROLE_GUIDS: dict[str, str] = REFERENCE["roles"]
@@ -205,7 +208,10 @@ def test_no_identity_or_person_of_one_project_holds_a_role_on_another_projects_r
         assert scope["resource_group"] == f"rg-mlp-{'dev' if stack == 'dev' else 'prd'}-{project}", (
             resource.urn
         )
-    assert cross_project_grants(model_of(REPOSITORY, stack)) == []
+    # The guardrail that now owns this rule (infra/guardrails) agrees on the same plan.
+    crossing = next(rule for rule in STACK_RULES if rule.name == "role-assignment-cross-project")
+    context = load_context(REPOSITORY, stack, RULE_NAMES, as_of=AS_OF)
+    assert list(crossing.check(recorded(plan), context)) == []
 
 
 def test_assignments_on_another_stacks_registry_are_retained_not_deleted(

@@ -67,9 +67,11 @@ def _matches(pattern: re.Pattern[str], value: str, what: str) -> str:
     return value
 
 
-# Set by the platform from dedicated fields, so they cannot drift from what budgets and owners use
-# (`gpu` on clusters, from the SKU table).
-RESERVED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by", "gpu")
+# Set by the platform from dedicated fields, so they cannot drift from what budgets and owners use:
+# the required tags on every resource (`project` on a project's), and `gpu` on clusters, from the
+# SKU table. A file may set none of them.
+REQUIRED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by")
+RESERVED_TAGS = (*REQUIRED_TAGS, "gpu")
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:

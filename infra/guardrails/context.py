@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.loader import Layout, Platform, load_platform
-from infra.config.models import ENVIRONMENT_FIELD, RESERVED_TAGS, RuleOverride
+from infra.config.models import ENVIRONMENT_FIELD, REQUIRED_TAGS, RuleOverride
 from infra.guardrails.core import Level
 from infra.model.access import registry_id
 from infra.model.network import registry_is_public
@@ -50,7 +50,7 @@ class GuardrailContext:
     project_principals: Mapping[str, frozenset[str]] = field(default_factory=dict)
     registry_id: str = ""  # without subscription (`without_subscription`)
     registry_public: bool = False
-    required_tags: tuple[str, ...] = tuple(t for t in RESERVED_TAGS if t != "project")
+    required_tags: tuple[str, ...] = tuple(t for t in REQUIRED_TAGS if t != "project")
     azure_policy_dir: str | None = None
     azure_policy_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 

@@ -77,7 +77,7 @@ def test_a_cluster_outside_any_network_isolation(
     found = new(run(plan, prod_context), baseline)
     isolation = {
         ("ml-compute-network-isolation", f"{COMPUTE} {name}")
-        for name in ("nlp-research-a100", "nlp-research-t4", "nlp-research-image-build")
+        for name in ("nlp-research-a100", "nlp-research-t4-eval", "nlp-research-image-build")
     }
     assert found == isolation | {
         ("ml-workspace-managed-network", f"{WORKSPACE} {WS}"),
@@ -99,7 +99,9 @@ def test_a_role_of_a_project_on_another_projects_resources(
     target = next(
         r
         for r in prod_resources
-        if r.type == ROLE and "nlp-research-access" in r.parent and "/storageAccounts/" in str(r.get("scope"))
+        if r.type == ROLE
+        and "nlp-research-access" in r.parent
+        and str(r.get("scope")).endswith("/resourceGroups/rg-mlp-prd-nlp-research")
     )
     other = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-mlp-prd-vision-lab"
     plan = edited(prod_resources, ROLE, target.name, setter("scope", other))
@@ -126,11 +128,11 @@ def test_a_size_without_a_price_is_reported(
     prod_resources: tuple[PlannedResource, ...], prod_context: GuardrailContext
 ) -> None:
     plan = edited(
-        prod_resources, COMPUTE, "nlp-research-t4", setter("properties.properties.vmSize", "Standard_X1")
+        prod_resources, COMPUTE, "nlp-research-t4-eval", setter("properties.properties.vmSize", "Standard_X1")
     )
     found = run(plan, prod_context)
     costs = [v.message for v in found if v.rule == "gpu-cost-within-budget"]
     assert "no price for Standard_X1 in infra/guardrails/prices.py" in costs
-    assert ("ml-compute-vm-size", f"{COMPUTE} nlp-research-t4") in new(
+    assert ("ml-compute-vm-size", f"{COMPUTE} nlp-research-t4-eval") in new(
         found, run(prod_resources, prod_context)
     )

@@ -10,36 +10,202 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _root(args: argparse.Namespace) -> Path:
     return Path(args.root).resolve()
 
 
+class CliError(Exception):
+    """A problem with what the command was asked to read or write: one line, no traceback."""
+
+
+# Exit codes, the same for every subcommand (and documented in `--help` and docs/preview.md).
+EXIT_OK = 0
+EXIT_CHANGES = 1  # --expect-no-changes, and the plan has changes
+EXIT_ERROR = 2  # bad input: configuration, files, git refs
+EXIT_REFUSED = 3  # a change `pulumi up` would refuse or Azure cannot make
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}  done (with or without changes)
+  {EXIT_CHANGES}  --expect-no-changes was given and there are changes
+  {EXIT_ERROR}  error: configuration, a file or a git ref that cannot be read or written
+  {EXIT_REFUSED}  refused: replacing or deleting a protected resource, or a managed network going back
+"""
+STDOUT = "-"
+
+
+def _stacks(root: Path, stack: str) -> list[str]:
+    from infra.config.loader import Layout
+
+    known = Layout(root).stacks()
+    if stack == "all":
+        if not known:
+            raise CliError(f"no stacks in {root / 'stacks'}")
+        return known
+    if stack not in known:
+        raise CliError(
+            f"no stack {stack!r} (stacks/Pulumi.{stack}.yaml); stacks: {', '.join(known) or 'none'}"
+        )
+    return [stack]
+
+
+def _target(path: str | None, stack: str, many: bool, flag: str) -> str | None:
+    """Where an output of one stack goes: `-` is stdout; with several stacks `{stack}` is required."""
+    if path is None or path == STDOUT:
+        if path == STDOUT and many:
+            raise CliError(f"{flag} -: with --stack all, write to files: put {{stack}} in the path")
+        return path
+    if many and "{stack}" not in path:
+        raise CliError(f"{flag} {path}: with --stack all, put {{stack}} in the path")
+    target = path.replace("{stack}", stack)
+    folder = Path(target).resolve().parent
+    if not folder.is_dir():
+        raise CliError(f"{flag} {target}: folder {folder} does not exist")
+    return target
+
+
+def _write(target: str, text: str, what: str) -> None:
+    if target == STDOUT:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(target).write_text(text)
+    except OSError as error:
+        raise CliError(f"cannot write {what} to {target}: {error.strerror}") from None
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
+    from infra.plan.states import StateError
+
+    root = _root(args)
+    stacks = _stacks(root, args.stack)
+    many = len(stacks) > 1
+    if args.diff_against and args.base:
+        raise CliError("give one base: --diff-against FILE or --base REF")
+    to_stdout = STDOUT in (args.json, args.preview_json)
+    if to_stdout and args.format == "markdown":
+        raise CliError("--json - and --format markdown both want stdout: write the JSON to a file")
+    if args.json == STDOUT and args.preview_json == STDOUT:
+        raise CliError("--json - and --preview-json - both want stdout: write one of them to a file")
+    targets = {
+        stack: (
+            _target(args.json, stack, many, "--json"),
+            _target(args.preview_json, stack, many, "--preview-json"),
+        )
+        for stack in stacks
+    }
+    if args.diff_against:
+        for stack in stacks:
+            _target(args.diff_against, stack, many, "--diff-against")
+    codes: list[int] = []
+    try:
+        if args.base:
+            from infra.plan.base_ref import worktree
+
+            with worktree(root, args.base) as checkout:
+                codes = [_plan_one(args, root, stack, targets[stack], checkout) for stack in stacks]
+        else:
+            codes = [_plan_one(args, root, stack, targets[stack], None) for stack in stacks]
+    except StateError as error:
+        raise CliError(str(error)) from None
+    return max(codes)
+
+
+def _plan_one(
+    args: argparse.Namespace,
+    root: Path,
+    stack: str,
+    targets: tuple[str | None, str | None],
+    checkout: Path | None,
+) -> int:
     from infra.config.loader import Layout, load_platform
+    from infra.plan.diff import diff_states
+    from infra.plan.diff_render import (
+        principal_directory,
+        render_diff_text,
+        render_markdown,
+        to_preview_json,
+    )
     from infra.plan.offline import plan_stack
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
+    from infra.plan.states import empty_state, from_plan, read_state
+
+    json_target, preview_target = targets
+    platform = load_platform(Layout(root), stack)
+    plan = plan_stack(stack, root)
+    head = from_plan(plan)
+    if checkout is not None:
+        from infra.plan.base_ref import plan_in
+
+        base = plan_in(checkout, stack, args.base)
+    elif args.diff_against:
+        base = read_state(Path(args.diff_against.replace("{stack}", stack)))
+    else:
+        base = None
+    diff = diff_states(base or empty_state(stack, "an empty stack (no base given)"), head)
+    resources = {**(base.resources if base else {}), **head.resources}
+    principals = principal_directory(platform)
+    if json_target:
+        _write(json_target, to_json(plan), "the plan")
+    if preview_target:
+        _write(preview_target, to_preview_json(diff), "the preview JSON")
+    if args.format == "markdown":
+        sys.stdout.write(render_markdown(diff, resources, principals))
+    elif STDOUT not in targets:
+        if base is not None:
+            # the changes first: what a reviewer reads, before the whole plan
+            changes = render_diff_text(diff, resources, principals)
+            sys.stdout.write(
+                "\n".join([f"Changes of stack {stack!r} against {base.source}:", *changes, "", ""])
+            )
+        sys.stdout.write(render_text(plan, plan_sections(platform)))
+        for target, what in ((json_target, "Full plan"), (preview_target, "Preview JSON")):
+            if target:
+                print(f"{what} written to {target}")
+    if diff.refusals and base is not None:
+        from infra.plan.diff import check_refusals
+
+        check_refusals(diff)
+    if args.expect_no_changes and base is not None and not diff.empty:
+        print(
+            f"error: stack {stack}: --expect-no-changes, and the plan has changes: {_summary(diff)}",
+            file=sys.stderr,
+        )
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def _summary(diff: Any) -> str:
+    from infra.plan.diff_render import summary_line
+
+    return summary_line(diff)
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from infra.plan.graph import GraphvizMissingError, to_dot, to_svg
+    from infra.plan.offline import plan_stack
 
     root = _root(args)
-    platform = load_platform(Layout(root), args.stack)
-    plan = plan_stack(args.stack, root)
-    if args.json:
-        Path(args.json).write_text(to_json(plan))
-    sections = plan_sections(platform)
-    if args.diff_against:
-        from infra.plan.diff import check_protected, diff_plans, render_diff
-        from infra.plan.render import Section
-
-        diff = diff_plans(Path(args.diff_against), plan)
-        sections = [Section(f"Changes against {args.diff_against}", render_diff(diff)), *sections]
-    sys.stdout.write(render_text(plan, sections))
-    if args.json:
-        print(f"Full plan written to {args.json}")
-    if args.diff_against:
-        check_protected(diff)
-    return 0
+    (stack,) = _stacks(root, args.stack)
+    output = _target(args.output, stack, False, "--output")
+    svg = _target(args.svg, stack, False, "--svg")
+    dot = to_dot(plan_stack(stack, root))
+    if output:
+        _write(output, dot, "the graph")
+    if svg:
+        try:
+            image = to_svg(dot)
+        except GraphvizMissingError as error:
+            raise CliError(str(error)) from None
+        try:
+            Path(svg).write_bytes(image)
+        except OSError as error:
+            raise CliError(f"cannot write the SVG to {svg}: {error.strerror}") from None
+        if output != STDOUT:
+            print(f"Wrote the resource graph of {stack} to {svg}")
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -51,7 +217,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{len(issues)} configuration problem{'s' if len(issues) != 1 else ''}:", file=sys.stderr)
         for issue in issues:
             print(f"  - {issue}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     stacks = layout.stacks()
     projects = layout.project_files()
     print(f"OK: {len(stacks)} stacks ({', '.join(stacks)}) and {len(projects)} project files are valid")
@@ -80,24 +246,77 @@ def cmd_onboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("azureml-platform")
+    except PackageNotFoundError:
+        return "unknown (not installed: run `make sync`)"
+
+
+def build_parser(prog: str = "python -m infra") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m infra",
+        prog=prog,
         description="Azure ML platform: offline plan and configuration checks (no cloud credentials needed).",
     )
     parser.add_argument("--root", default=".", help="repository root (default: current directory)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    plan = commands.add_parser("plan", help="show what a stack would create, offline")
-    plan.add_argument("--stack", default="dev", help="environment (stacks/Pulumi.<stack>.yaml); default dev")
-    plan.add_argument("--json", metavar="FILE", help="also write the full plan as JSON to FILE")
+    plan = commands.add_parser(
+        "plan",
+        help="show what a stack would create, offline, and what changes against a base",
+        description="Run the real program under Pulumi's mock runtime and show the plan; with a base "
+        "(--diff-against or --base), what changes, as `pulumi preview --diff` shows it.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     plan.add_argument(
+        "--stack", default="dev", help="environment (stacks/Pulumi.<stack>.yaml), or `all`; default dev"
+    )
+    plan.add_argument(
+        "--json", metavar="FILE", help="write the full plan as JSON to FILE (`-`: stdout, then nothing else)"
+    )
+    plan.add_argument(
+        "--preview-json",
+        metavar="FILE",
+        help="write the changes in the shape of `pulumi preview --json` (steps, changeSummary) to FILE or `-`",
+    )
+    base = plan.add_mutually_exclusive_group()
+    base.add_argument(
         "--diff-against",
-        metavar="BASE_JSON",
-        help="show what changes against an earlier plan (--json of the base branch); "
-        "fails when protected resources would be deleted",
+        metavar="FILE",
+        help="the base to compare with: a saved plan (--json of the base branch) or `pulumi stack export`",
+    )
+    base.add_argument(
+        "--base",
+        metavar="REF",
+        help="the base to compare with: the plan of git REF, made in a temporary worktree",
+    )
+    plan.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="text (default) or markdown: the pull-request comment of the changes",
+    )
+    plan.add_argument(
+        "--expect-no-changes",
+        action="store_true",
+        help=f"exit {EXIT_CHANGES} when the plan changes anything against the base",
     )
     plan.set_defaults(run=cmd_plan)
+
+    graph = commands.add_parser(
+        "graph",
+        help="write the resource graph as DOT (as `pulumi stack graph` does) or SVG",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    graph.add_argument("--stack", default="dev", help="environment; default dev")
+    graph.add_argument("--output", metavar="FILE", default=None, help="DOT file (`-`: stdout)")
+    graph.add_argument("--svg", metavar="FILE", help="also render SVG with Graphviz's `dot`")
+    graph.set_defaults(run=cmd_graph)
 
     validate = commands.add_parser(
         "validate", help="check every stack and project file, report every problem"
@@ -118,17 +337,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """`python -m infra` and the `azml-infra` script: each prints its own name in help and errors."""
+    name = prog or ("python -m infra" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name)
+    args = build_parser(name).parse_args(argv)
     from infra.config.errors import ConfigError
-    from infra.plan.diff import ProtectedDeletionError
+    from infra.plan.diff import RefusedChangeError
 
     try:
         code: int = args.run(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
-        return 2
-    except ProtectedDeletionError as error:
+        return EXIT_ERROR
+    except CliError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except RefusedChangeError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 3
+        return EXIT_REFUSED
     return code

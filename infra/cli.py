@@ -191,7 +191,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     (stack,) = _stacks(root, args.stack)
     output = _target(args.output, stack, False, "--output")
     svg = _target(args.svg, stack, False, "--svg")
-    dot = to_dot(plan_stack(stack, root))
+    dot = to_dot(plan_stack(stack, root), short_names=args.short_node_name)
     if output:
         _write(output, dot, "the graph")
     if svg:
@@ -316,6 +316,9 @@ def build_parser(prog: str = "python -m infra") -> argparse.ArgumentParser:
     graph.add_argument("--stack", default="dev", help="environment; default dev")
     graph.add_argument("--output", metavar="FILE", default=None, help="DOT file (`-`: stdout)")
     graph.add_argument("--svg", metavar="FILE", help="also render SVG with Graphviz's `dot`")
+    graph.add_argument(
+        "--short-node-name", action="store_true", help="label nodes with type and name, not the URN"
+    )
     graph.set_defaults(run=cmd_graph)
 
     validate = commands.add_parser(

@@ -20,10 +20,13 @@ PARENT_COLOR = "#AA6639"
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT string: backslashes and quotes escaped, newlines as DOT's line break."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
-def to_dot(plan: Plan) -> str:
+def to_dot(plan: Plan, short_names: bool = False) -> str:
+    """`short_names`: label nodes with type and name instead of the URN (`--short-node-name`)."""
     resources = sorted(plan.resources, key=lambda r: r.urn)
     ids = {resource.urn: f"Resource{index}" for index, resource in enumerate(resources)}
     by_urn = {resource.urn: resource for resource in resources}
@@ -45,9 +48,9 @@ def to_dot(plan: Plan) -> str:
         )
         for urn in members:
             resource = by_urn[urn]
-            attributes = [
-                f"label = {_quote(urn + (' (protected)' if resource.options.get('protect') else ''))}"
-            ]
+            label = f"{resource.type.rsplit(':', 1)[-1]}\n{resource.name}" if short_names else urn
+            label += " (protected)" if resource.options.get("protect") else ""
+            attributes = [f"label = {_quote(label)}"]
             if resource.options.get("protect"):
                 attributes += ["style = bold", 'color = "#B22222"']
             lines.append(f"        {ids[urn]} [{', '.join(attributes)}];")

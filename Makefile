@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench validate sync
+.PHONY: plan test lint typecheck unit bench validate sync onboard graph
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -27,10 +27,21 @@ plan: sync
 validate: sync
 	$(RUN) python -m infra validate
 
+# make onboard NAME=my-project OWNER=lead@contoso.com [COST_CENTER=CC-1] [ENVIRONMENTS=dev,prod] [BUDGET=1000]
+onboard: sync
+	$(RUN) python -m infra onboard $(NAME) --owner $(OWNER) $(if $(COST_CENTER),--cost-center $(COST_CENTER)) $(if $(ENVIRONMENTS),--environments $(ENVIRONMENTS)) $(if $(BUDGET),--budget $(BUDGET))
+
+# The resource graph of a stack as DOT and SVG (docs/graph-<stack>.*). SVG needs Graphviz, a
+# system package: installed here with apt-get when `dot` is missing (root, or sudo).
+graph: sync
+	@command -v dot >/dev/null 2>&1 || { apt-get install -y -qq graphviz 2>/dev/null || sudo apt-get install -y -qq graphviz; }
+	$(RUN) python -m infra graph --stack $(STACK) --short-node-name --output docs/graph-$(STACK).dot --svg docs/graph-$(STACK).svg
+
 lint: sync
 	$(RUN) ruff check infra jobs tests bench
 	$(RUN) ruff format --check infra jobs tests bench
 	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(RUN) zizmor --offline --no-progress .github/workflows
 
 typecheck: sync
 	$(RUN) mypy

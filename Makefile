@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench validate sync onboard graph
+.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -53,3 +53,6 @@ test: lint typecheck unit
 
 bench: sync
 	$(RUN) python bench/plan_scale.py
+
+bench-diff: sync
+	$(RUN) python bench/diff_scale.py

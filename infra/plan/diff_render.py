@@ -217,17 +217,15 @@ def render_markdown(
     principals: Mapping[str, tuple[str, str]],
     *,
     limit: int = COMMENT_LIMIT,
-    failure: str = "",
 ) -> str:
     """One pull-request comment for one stack: the summary first, then a collapsible section per
     group, cut on a line boundary within `limit` characters with a note of what was left out."""
     head = [marker(diff.stack), f"### Offline preview: `{diff.stack}`", "", f"**{summary_line(diff)}**", ""]
     head.append(f"Against {diff.base}. Computed values show as `{UNKNOWN}`, secrets as `{SECRET}`.")
     head.append("")
-    if failure or diff.refusals:
-        head += ["> [!CAUTION]"]
-        head += [f"> {line}" for line in failure.splitlines() if line.strip()]
-        head += [f"> - refused: {refusal}" for refusal in diff.refusals]
+    if diff.refusals:
+        head += ["> [!CAUTION]", "> `pulumi up` would refuse, or Azure cannot make, these changes:"]
+        head += [f"> - {refusal}" for refusal in diff.refusals]
         head.append("")
     head += [f"> [!WARNING]\n> {warning}\n" for warning in diff.warnings]
     sections: list[list[str]] = []
@@ -298,8 +296,11 @@ def _state_v3(resource: Resource) -> dict[str, Any]:
         "type": resource.type,
         "inputs": _with_unknowns(resource),
     }
-    if resource.parent:
-        state["parent"] = resource.parent
+    # the diff groups top-level resources without a parent; Pulumi's state names the stack
+    stack, project = resource.urn.split("::")[0].removeprefix("urn:pulumi:"), resource.urn.split("::")[1]
+    state["parent"] = (
+        resource.parent or f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    )
     if resource.protect:
         state["protect"] = True
     if resource.dependencies:

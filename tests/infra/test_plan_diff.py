@@ -338,6 +338,7 @@ def test_preview_json_has_pulumis_shape(sandbox: Sandbox) -> None:
     }
     assert step["oldState"]["inputs"]["properties"]["properties"]["vmSize"] == "Standard_NC16as_T4_v3"
     assert step["newState"]["type"] == "azure-native:machinelearningservices:Compute"
+    assert step["newState"]["parent"].endswith("mlplatform:compute:GpuCluster::vision-lab-t4-spot")
     assignment = next(s for s in document["steps"] if "RoleAssignment" in s["urn"])
     assert assignment["newState"]["inputs"]["principalId"] == "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -356,6 +357,12 @@ def test_computed_values_never_show_as_fake_ids(sandbox: Sandbox) -> None:
     for text in shown:
         assert not [value for value in plan.computed_values if value in text]
     assert "principalId=[unknown]" in shown[0]
+    steps = json.loads(shown[3])["steps"]
+    project = next(s for s in steps if s["urn"].endswith("mlplatform:project:Project::nlp-research"))
+    assert project["op"] == "create" and "oldState" not in project
+    assert (
+        project["newState"]["parent"] == "urn:pulumi:prod::mlplatform::pulumi:pulumi:Stack::mlplatform-prod"
+    )
 
 
 def test_unknown_resource_types_are_diffed_conservatively_with_a_warning(tmp_path: Path) -> None:

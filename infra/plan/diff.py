@@ -204,11 +204,48 @@ def _refusals(step: Step) -> list[str]:
     return refusals
 
 
+def _qualified(parent: str, type_: str) -> str:
+    """The type part of a URN below `parent` (pkg/resource/urn.go NewURN: the parent's chain)."""
+    if parent and parent.split("::")[2] != "pulumi:pulumi:Stack":
+        return f"{parent.split('::')[2]}${type_}"
+    return type_
+
+
+def _former_urns(
+    urn: str, resources: Mapping[str, Resource], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """The URNs `urn` may have had in the base: its aliases, and its own name below each former URN
+    of its parent (the engine's alias inheritance: a renamed or retyped parent moves its children)."""
+    resource = resources.get(urn)
+    if resource is None or urn in seen:
+        return []
+    prefix = urn.split("::")[0] + "::" + urn.split("::")[1]
+    former = []
+    for text in resource.aliases:
+        if text.startswith("urn:"):
+            former.append(text)
+            continue
+        words = text.split()
+        fields = dict(word.split("=", 1) for word in words if "=" in word)
+        parent = "" if "noParent" in words else fields.get("parent", resource.parent)
+        type_, name = fields.get("type", resource.type), fields.get("name", resource.name)
+        former.append(f"{prefix}::{_qualified(parent, type_)}::{name}")
+    for parent in _former_urns(resource.parent, resources, seen | {urn}):
+        former.append(f"{prefix}::{_qualified(parent, resource.type)}::{resource.name}")
+    return former
+
+
 def diff_states(base: State, head: State) -> PlanDiff:
     """Every resource of base and head as one step; refusals and warnings collected."""
     if base.stack and head.stack and base.stack != head.stack:
         raise StateError(f"{base.source} is of stack {base.stack!r}, not {head.stack!r}")
-    before, after = base.resources, head.resources
+    after = head.resources
+    before = dict(base.resources)
+    # a resource the program renamed or moved with an alias is the same resource, as for the engine
+    for urn in sorted(set(after) - set(before)):
+        former = next((old for old in _former_urns(urn, after) if old in before and old not in after), None)
+        if former is not None:
+            before[urn] = before.pop(former)
     result = PlanDiff(head.stack, base.source)
     unknown_types: set[str] = set()
     recreated: set[str] = {urn for urn in after if urn not in before}

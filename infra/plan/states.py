@@ -50,6 +50,7 @@ class Resource:
     computed: tuple[str, ...] = ()
     replace_on_changes: tuple[str, ...] = ()
     physical_name: str = ""
+    aliases: tuple[str, ...] = ()  # as the plan records them: alias URNs, or `type=… name=… parent=…`
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def from_plan_document(document: Mapping[str, Any], source: str) -> State:
                 computed=tuple(entry.get("computed") or ()),
                 replace_on_changes=tuple(options.get("replace_on_changes") or ()),
                 physical_name=entry.get("physical_name", ""),
+                aliases=tuple(entry.get("aliases") or ()),
             )
     except (KeyError, TypeError, AttributeError) as error:
         raise StateError(f"{source}: malformed plan resource ({error!r} missing or wrong)") from None
@@ -189,6 +191,7 @@ def from_plan(plan: Plan, source: str = "this change") -> State:
                 computed=r.computed,
                 replace_on_changes=tuple(r.options.get("replace_on_changes") or ()),
                 physical_name=r.physical_name,
+                aliases=r.aliases,
             )
             for r in plan.resources
         },

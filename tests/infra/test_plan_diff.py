@@ -382,3 +382,45 @@ def test_unknown_resource_types_are_diffed_conservatively_with_a_warning(tmp_pat
         "azure-native:network:VirtualNetwork is not in the force-new table (infra/plan/force_new.py): "
         "its names and location are assumed to force a replacement"
     ]
+
+
+def test_a_resource_renamed_or_moved_with_an_alias_is_the_same_resource() -> None:
+    import pulumi
+    from pulumi_azure_native import resources
+
+    from infra.plan.runtime import run_program
+
+    def program(renamed: bool) -> Callable[[], None]:
+        def run() -> None:
+            name, aliases = ("box-renamed", [pulumi.Alias(name="box")]) if renamed else ("box", [])
+            box = pulumi.ComponentResource(
+                "mlplatform:test:Box", name, opts=pulumi.ResourceOptions(aliases=aliases)
+            )
+            group_aliases = [pulumi.Alias(name="rg")] if renamed else []
+            resources.ResourceGroup(
+                "rg-renamed" if renamed else "rg",
+                resource_group_name="rg-data",
+                location="westeurope",
+                tags={"team": "b" if renamed else "a"},
+                opts=pulumi.ResourceOptions(parent=box, protect=True, aliases=group_aliases),
+            )
+            resources.ResourceGroup(
+                "logs",
+                resource_group_name="rg-logs",
+                location="westeurope",
+                opts=pulumi.ResourceOptions(parent=box),
+            )
+
+        return run
+
+    base, head = (
+        from_plan(run_program(program(renamed), stack="dev", project="mlplatform", config={}))
+        for renamed in (False, True)
+    )
+    diff = diff_states(base, head)
+    assert diff.refusals == [] and diff.of("create") == [] and diff.of("delete") == []
+    (update,) = diff.of("update")
+    assert update.urn.endswith("ResourceGroup::rg-renamed") and [c.path for c in update.changes] == [
+        "tags.team"
+    ]
+    assert {step.name for step in diff.of("same")} == {"box-renamed", "logs"}

@@ -147,6 +147,9 @@ def _plan_one(
     diff = diff_states(base or empty_state(stack, "an empty stack (no base given)"), head)
     resources = {**(base.resources if base else {}), **head.resources}
     principals = principal_directory(platform)
+    if checkout is not None:
+        # people removed by the change are named in the base's files
+        principals = {**_base_principals(checkout, stack), **principals}
     if json_target:
         _write(json_target, to_json(plan), "the plan")
     if preview_target:
@@ -175,6 +178,17 @@ def _plan_one(
         )
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _base_principals(checkout: Path, stack: str) -> dict[str, tuple[str, str]]:
+    from infra.config.errors import ConfigError
+    from infra.config.loader import Layout, load_platform
+    from infra.plan.diff_render import principal_directory
+
+    try:
+        return principal_directory(load_platform(Layout(checkout), stack))
+    except (ConfigError, OSError):
+        return {}  # a base these models cannot read: its principals show by their description
 
 
 def _summary(diff: Any) -> str:

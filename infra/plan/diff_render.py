@@ -161,7 +161,7 @@ def summary_line(diff: PlanDiff) -> str:
     )
 
 
-def _group_key(step: Step, diff: PlanDiff, resources: Mapping[str, Resource]) -> tuple[tuple[str, ...], str]:
+def _group_key(step: Step, resources: Mapping[str, Resource]) -> tuple[tuple[str, ...], str]:
     """(ancestry sort key, group title): grouped by the outermost component (a project, the shared
     services, ...), components before their children."""
     chain: list[Resource] = []
@@ -179,7 +179,7 @@ def _group_key(step: Step, diff: PlanDiff, resources: Mapping[str, Resource]) ->
 def grouped(diff: PlanDiff, resources: Mapping[str, Resource]) -> list[tuple[str, list[Step]]]:
     groups: dict[str, list[tuple[tuple[str, ...], Step]]] = {}
     for step in diff.changes:
-        key, title = _group_key(step, diff, resources)
+        key, title = _group_key(step, resources)
         groups.setdefault(title, []).append((key, step))
     return [(title, [step for _, step in sorted(items)]) for title, items in sorted(groups.items())]
 

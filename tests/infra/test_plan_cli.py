@@ -110,15 +110,25 @@ def test_base_ref_plans_the_base_in_a_temporary_worktree(sandbox: Sandbox) -> No
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "base")
     scale_vision_lab(sandbox)
+    nlp = example_project("nlp-research")
+    nlp["access"]["readers"] = []  # a group leaves: named from the base's files, which still list it
+    sandbox.project("nlp-research.yaml", nlp)
     result = run_cli(
         "plan", "--stack", "dev", "--base", "HEAD", "--format", "markdown", "--preview-json", "preview.json",
         cwd=sandbox.root,
     )  # fmt: skip
     assert result.returncode == EXIT_OK, result.stderr
     assert result.stdout.startswith(marker("dev"))
-    assert "**~ 1 to update, " in result.stdout and "maxNodeCount: 2 => 3" in result.stdout
+    assert "**~ 1 to update, - 1 to delete, " in result.stdout and "maxNodeCount: 2 => 3" in result.stdout
+    assert (
+        'principal sg-nlp-stakeholders (Group), role "Reader", scope resourceGroups/rg-mlp-dev-nlp-research'
+        in (result.stdout)
+    )
     preview = json.loads((sandbox.root / "preview.json").read_text())
-    assert preview["changeSummary"]["update"] == 1 and [s["op"] for s in preview["steps"]] == ["update"]
+    assert preview["changeSummary"]["update"] == 1 and sorted(s["op"] for s in preview["steps"]) == [
+        "delete",
+        "update",
+    ]
     assert len(git("worktree", "list").splitlines()) == 1  # the temporary worktree is gone
 
 

@@ -15,10 +15,12 @@ How the provider decides (pulumi/pulumi-azure-native, read at the sources named 
 * `provider/pkg/gen/replacement.go`, `forceNewMap`: the hand-kept list. For the types here it
   names `Storage/StorageAccount: isHnsEnabled, location`, `Resources/ResourceGroup: location`,
   `Authorization/RoleAssignment: principalId, scope` and `Network/PrivateEndpoint: subnet`.
-* `location` of every tracked resource: the ARM resource-provider contract (RPC-Put-V1-14, the
-  Azure spec linter rule `LocationMustHaveXmsMutability`) requires `x-ms-mutability:
-  ["read", "create"]` on it, so `forceNew` above marks it; ARM cannot move a resource between
-  regions. Marked `location` below for that reason unless `forceNewMap` already names it.
+* `location` of every tracked resource: Azure's common `TrackedResource` definition
+  (Azure/azure-rest-api-specs `specification/common-types/resource-management/v5/types.json`)
+  declares it `x-ms-mutability: ["read", "create"]`, and the ARM resource-provider contract
+  (RPC-Put-V1-14, spec linter rule `LocationMustHaveXmsMutability`) requires that of every tracked
+  resource, so `forceNew` above marks it. Marked `location` below for that reason unless
+  `forceNewMap` already names it; the spec of each service was not read one by one.
 
 Path parameters are the placeholders of each type's ARM id as the Pulumi registry's "Import"
 section shows it (www.pulumi.com/registry/packages/azure-native/api-docs/<module>/<type>/), e.g.

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from infra.plan.runtime import UNKNOWN, Plan, RecordedResource
+from infra.plan.runtime import SECRET, UNKNOWN, Plan, RecordedResource
 from infra.roles import ROLE_NAMES
 
 
@@ -140,10 +140,15 @@ def _settings_text(resource: RecordedResource) -> str:
     return text
 
 
+def _masked(value: str) -> str:
+    """A secret placeholder that carries a ciphertext digest (offline.py) shows as `[secret]`."""
+    return SECRET if value.startswith(SECRET[:-1]) and value.endswith("]") else value
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
-    return str(value)
+    return _masked(str(value))
 
 
 def _line(resource: RecordedResource) -> str:
@@ -180,7 +185,7 @@ def _flatten(value: Any, prefix: str = "", computed: frozenset[str] = frozenset(
         ]
     if isinstance(value, str) and value in computed:
         value = UNKNOWN
-    return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else value}"]
+    return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else _masked(value)}"]
 
 
 def render_text(plan: Plan, sections: Sequence[Section] = ()) -> str:

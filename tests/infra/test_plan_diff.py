@@ -202,6 +202,7 @@ from pulumi_azure_native import resources
 
 token = pulumi.Config("mlplatform").require_secret("alertWebhook")
 resources.ResourceGroup("rg", resource_group_name="rg-secret", location="westeurope", tags={"webhook": token})
+pulumi.export("webhook", token)
 """
 
 
@@ -226,7 +227,9 @@ def test_a_changed_secret_shows_as_changed_and_stays_masked(tmp_path: Path) -> N
     text = "\n".join(render_diff_text(diff, head.resources, {}))
     assert "~ tags.webhook: [secret] => [secret]" in text
     preview = to_preview_json(diff)
-    for shown in (text, preview, render_markdown(diff, head.resources, {})):
+    plan_text = render_text(sandbox.plan("dev"))
+    assert "  webhook: [secret]" in plan_text
+    for shown in (text, preview, render_markdown(diff, head.resources, {}), plan_text):
         assert "AAAA" not in shown and "BBBB" not in shown and "[secret:" not in shown
 
 

@@ -168,9 +168,13 @@ def _plan_one(
             if target:
                 print(f"{what} written to {target}")
     if diff.refusals and base is not None:
-        from infra.plan.diff import check_refusals
+        from infra.plan.diff import RefusedChangeError, check_refusals
 
-        check_refusals(diff)
+        try:
+            check_refusals(diff)
+        except RefusedChangeError as error:  # reported here so that --stack all plans every stack
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_REFUSED
     if args.expect_no_changes and base is not None and not diff.empty:
         print(
             f"error: stack {stack}: --expect-no-changes, and the plan has changes: {_summary(diff)}",

@@ -63,6 +63,14 @@ def test_expect_no_changes_tells_changes_from_errors(sandbox: Sandbox) -> None:
     assert changed.returncode == EXIT_CHANGES
     assert "--expect-no-changes, and the plan has changes: ~ 1 to update" in changed.stderr
 
+    sandbox.remove_project("nlp-research.yaml")  # refused in prod: every stack is still planned
+    refused = run_cli("plan", "--stack", "all", "--diff-against", str(sandbox_plan), cwd=sandbox.root)
+    assert refused.returncode == EXIT_REFUSED
+    assert "Changes of stack 'dev'" in refused.stdout and "Changes of stack 'prod'" in refused.stdout
+    assert (
+        "stack prod: this change makes 2 change(s)" in refused.stderr and "stack dev:" not in refused.stderr
+    )
+
 
 @pytest.mark.parametrize(
     ("arguments", "message"),

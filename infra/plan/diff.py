@@ -20,21 +20,18 @@ disabled, and `AllowOnlyApprovedOutbound` cannot go back to `AllowInternetOutbou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.plan.force_new import force_new_for, forces_replacement
+from infra.plan import paths
+from infra.plan.force_new import ForceNew, force_new_for, forces_replacement
+from infra.plan.paths import MISSING
 from infra.plan.states import Resource, State, StateError
 
 ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
 # Managed network modes from least to most isolated; a workspace can only move up this list.
 ISOLATION_ORDER = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
-
-
-class MISSING:
-    """Marks a property that one side does not have."""
 
 
 class RefusedChangeError(Exception):
@@ -73,11 +70,11 @@ class Step:
 
     @property
     def replace_reasons(self) -> tuple[str, ...]:
-        return tuple(sorted({_top_key(c.path) for c in self.changes if c.replace}))
+        return tuple(sorted({paths.top_key(c.path) for c in self.changes if c.replace}))
 
     @property
     def diff_reasons(self) -> tuple[str, ...]:
-        return tuple(sorted({_top_key(c.path) for c in self.changes}))
+        return tuple(sorted({paths.top_key(c.path) for c in self.changes}))
 
 
 @dataclass
@@ -104,54 +101,31 @@ class PlanDiff:
         return {op: sum(1 for step in self.steps if step.op == op) for op in ops}
 
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def join(prefix: str, key: str) -> str:
-    """A property path as Pulumi prints one (`pkg/resource/property_path.go`): dotted names, and
-    `["key"]` for keys that are not identifiers (tags such as `cost-center`)."""
-    part = key if _IDENTIFIER.match(key) else f'["{key}"]'
-    if not prefix:
-        return part
-    return f"{prefix}{part}" if part.startswith("[") else f"{prefix}.{part}"
-
-
-def _top_key(path: str) -> str:
-    return re.split(r"[.\[]", path, maxsplit=1)[0] or path
-
-
 def _leaf_changes(old: Any, new: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
     """(path, old, new) for each leaf that differs; objects by key, arrays by index (as the engine's
     `ObjectDiff`/`ArrayDiff` compare them)."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
-            yield from _leaf_changes(old.get(key, MISSING), new.get(key, MISSING), join(path, str(key)))
+            yield from _leaf_changes(old.get(key, MISSING), new.get(key, MISSING), paths.join(path, str(key)))
     elif isinstance(old, list) and isinstance(new, list):
         for index in range(max(len(old), len(new))):
             yield from _leaf_changes(
                 old[index] if index < len(old) else MISSING,
                 new[index] if index < len(new) else MISSING,
-                f"{path}[{index}]",
+                paths.join(path, index),
             )
     elif old != new:
         yield path, old, new
 
 
-def _at(inputs: Mapping[str, Any], path: str) -> Any:
-    node: Any = inputs
-    for part in path.split("."):
-        node = node.get(part, MISSING) if isinstance(node, dict) else MISSING
-    return node
-
-
-def _replaces(resource: Resource, path: str, table_rule: Any) -> bool:
+def _replaces(resource: Resource, path: str, table_rule: ForceNew) -> bool:
     if forces_replacement(table_rule, path):
         return True
     return any(path == key or path.startswith((f"{key}.", f"{key}[")) for key in resource.replace_on_changes)
 
 
 def _property_changes(
-    old: Resource, new: Resource, rule: Any, recreated: frozenset[str]
+    old: Resource, new: Resource, rule: ForceNew, recreated: frozenset[str]
 ) -> tuple[PropertyChange, ...]:
     computed, was_computed = set(new.computed), set(old.computed)
     waits_on_new = any(dep in recreated for dep in new.dependencies)
@@ -170,7 +144,7 @@ def _property_changes(
         seen = {change.path for change in changes}
         for path in sorted(computed - seen):
             kind = "update-replace" if _replaces(new, path, rule) else "update"
-            before = _at(old.inputs, path)
+            before = paths.get(old.inputs, path)
             changes.append(PropertyChange(path, kind, before, MISSING, True, path in was_computed))
     return tuple(sorted(changes, key=lambda change: change.path))
 

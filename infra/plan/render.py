@@ -118,14 +118,11 @@ def shown_inputs(inputs: dict[str, Any], computed: Sequence[str]) -> dict[str, A
     unknown, the way a real preview shows it."""
     if not computed:
         return inputs
+    from infra.plan import paths
+
     result: dict[str, Any] = json.loads(json.dumps(inputs))
     for path in computed:
-        node: Any = result
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and parts[-1] in node:
-            node[parts[-1]] = UNKNOWN
+        paths.replace(result, path, UNKNOWN)
     return result
 
 

@@ -26,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.loader import SECRET_PLACEHOLDER
 from infra.plan.fake_ids import FAKE_CLIENT, fake_state
+from infra.plan.paths import join
 
 # Markers of the Pulumi wire format (sdk/proto/README): secrets and resource references are
 # objects tagged with this key; unknown values are this sentinel string.
@@ -150,16 +151,14 @@ def _invented(inputs: Any, state: Any) -> list[str]:
 
 
 def _paths_of(value: Any, wanted: frozenset[str] | set[str], prefix: str = "") -> list[str]:
-    """Dotted paths of the string leaves of `value` that are in `wanted`."""
+    """Property paths (infra/plan/paths.py) of the string leaves of `value` that are in `wanted`."""
     if isinstance(value, dict):
         return [
-            path
-            for key, item in value.items()
-            for path in _paths_of(item, wanted, f"{prefix}.{key}" if prefix else str(key))
+            path for key, item in value.items() for path in _paths_of(item, wanted, join(prefix, str(key)))
         ]
     if isinstance(value, list):
         return [
-            path for index, item in enumerate(value) for path in _paths_of(item, wanted, f"{prefix}[{index}]")
+            path for index, item in enumerate(value) for path in _paths_of(item, wanted, join(prefix, index))
         ]
     return [prefix] if isinstance(value, str) and value in wanted else []
 

@@ -427,3 +427,38 @@ def test_a_resource_renamed_or_moved_with_an_alias_is_the_same_resource() -> Non
         "tags.team"
     ]
     assert {step.name for step in diff.of("same")} == {"box-renamed", "logs"}
+
+
+def test_a_managed_network_cannot_go_back_to_a_less_isolated_mode(sandbox: Sandbox) -> None:
+    environment = example_environment("prod")
+    network = environment["network"]
+    network["isolation_mode"] = "AllowInternetOutbound"
+    network["outbound_rules"] = {k: v for k, v in network["outbound_rules"].items() if v["type"] != "FQDN"}
+    diff, _, _ = changed(sandbox, "prod", lambda: sandbox.stack("prod", environment))
+    assert diff.refusals == [
+        "workspace mlw-mlp-prd-nlp-research (nlp-research-workspace): managed network isolation cannot go "
+        "from AllowOnlyApprovedOutbound back to AllowInternetOutbound; Azure allows only Disabled -> "
+        "AllowInternetOutbound -> AllowOnlyApprovedOutbound "
+        "(learn.microsoft.com/azure/machine-learning/how-to-managed-network)"
+    ]
+    with pytest.raises(RefusedChangeError, match="mlw-mlp-prd-nlp-research") as refused:
+        check_refusals(diff)
+    assert "unprotect" not in str(refused.value)  # the advice for protected resources does not apply
+
+
+@pytest.mark.parametrize(("before", "after", "refused"), [("Disabled", "AllowInternetOutbound", False),
+                                                          ("AllowInternetOutbound", "Disabled", True)])  # fmt: skip
+def test_dev_managed_network_moves_only_towards_isolation(
+    sandbox: Sandbox, before: str, after: str, refused: bool
+) -> None:
+    environment = example_environment("dev")
+    environment["network"]["isolation_mode"] = before
+    sandbox.stack("dev", environment)
+    environment["network"]["isolation_mode"] = after
+    diff, _, _ = changed(sandbox, "dev", lambda: sandbox.stack("dev", environment))
+    workspaces = [s for s in diff.of("update") if s.type == "azure-native:machinelearningservices:Workspace"]
+    assert workspaces and all(
+        any(c.path == "managedNetwork.isolationMode" for c in step.changes) for step in workspaces
+    )
+    assert bool(diff.refusals) is refused
+    assert all(f"from {before} back to {after}" in refusal for refusal in diff.refusals)

@@ -166,3 +166,19 @@ def test_one_comment_per_stack_identified_by_its_hidden_marker() -> None:
     assert marker("$STACK") == "<!-- mlplatform-preview:$STACK -->"
     assert "upsert-comment" in script and "--edit-last" not in "".join(run_steps())
     assert comment[True]["workflow_run"]["workflows"] == ["preview"]  # YAML 1.1 reads `on` as true
+
+
+def test_every_make_command_the_readme_shows_expands_to_a_valid_cli_call() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = "\n".join(re.findall(r"```sh\n(.*?)```", readme, re.DOTALL))
+    commands = [line.split("#")[0].strip() for line in blocks.splitlines()]
+    commands += [inline for inline in re.findall(r"`(make [^`]+)`", readme) if "=" in inline]
+    checked = 0
+    for command in commands:
+        for part in command.split("&&"):
+            words = shlex.split(part.strip())
+            if len(words) < 2 or words[0] != "make" or words[1] in ("sync", "test", "bench", "bench-diff"):
+                continue
+            build_parser().parse_args(_make_command(*words[1:]))
+            checked += 1
+    assert checked >= 5

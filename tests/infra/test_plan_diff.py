@@ -247,13 +247,25 @@ def stack_export(
         {"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": {}},
         {"urn": provider, "custom": True, "id": "p", "type": "pulumi:providers:azure-native", "inputs": {}},
     ]
+
+    def encrypted(value: Any) -> Any:  # the engine stores secrets as ciphertext objects
+        if isinstance(value, dict):
+            return {key: encrypted(item) for key, item in value.items()}
+        if isinstance(value, str) and value.startswith("[secret"):
+            return {
+                "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                "ciphertext": "v1:x",
+            }
+        return value
+
     for entry in document["resources"]:
+        inputs = encrypted(entry["inputs"])
         state = {
             "urn": entry["urn"],
             "custom": entry["custom"],
             "type": entry["type"],
-            "inputs": entry["inputs"],
-            "outputs": {**entry["inputs"], "name": entry["physical_name"]},
+            "inputs": inputs,
+            "outputs": {**inputs, "name": entry["physical_name"]},
             "parent": entry["parent"] or stack_urn,
             "dependencies": entry["dependencies"],
             "created": "2026-11-02T10:00:00Z",
@@ -462,3 +474,15 @@ def test_dev_managed_network_moves_only_towards_isolation(
     )
     assert bool(diff.refusals) is refused
     assert all(f"from {before} back to {after}" in refusal for refusal in diff.refusals)
+
+
+def test_secrets_in_a_stack_export_are_not_claimed_as_changed(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path)
+    (tmp_path / "__main__.py").write_text(SECRET_PROGRAM)
+    sandbox.stack("dev", example_environment("dev"), **{"mlplatform:alertWebhook": {"secure": "v1:AAAA"}})
+    plan = sandbox.plan("dev")
+    exported = tmp_path / "export.json"
+    exported.write_text(json.dumps(stack_export(json.loads(to_json(plan)))))
+    base = read_state(exported)
+    assert base.resources[plan.resources[0].urn].inputs["tags"]["webhook"] == "[secret]"
+    assert diff_states(base, from_plan(plan)).empty

@@ -211,7 +211,10 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     text and the JSON plan), diff (`--diff-against` a saved plan of the same resources, so every
     resource's inputs and options are compared)."""
     from infra.config.loader import Layout, load_platform, validate_all
+    from infra.model import resolve
+    from infra.model.budget import as_of_date
     from infra.plan.diff import diff_states
+    from infra.plan.fake_ids import FAKE_SUBSCRIPTION
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
     from infra.plan.states import from_plan, read_state
@@ -220,7 +223,11 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     seconds = {"validate": _seconds(lambda: validate_all(layout))}
     platform = load_platform(layout, stack)
     sections: list[Any] = []
-    seconds["sections"] = _seconds(lambda: sections.extend(plan_sections(platform)))
+    seconds["sections"] = _seconds(
+        lambda: sections.extend(
+            plan_sections(resolve(platform, subscription=FAKE_SUBSCRIPTION, as_of=as_of_date()))
+        )
+    )
     seconds["render"] = _seconds(lambda: (render_text(plan, sections), to_json(plan)))
     base = scratch / "base-plan.json"
     base.write_text(to_json(plan))

@@ -9,6 +9,8 @@ USER_ASSIGNED_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities"
 ML_REGISTRY = "Microsoft.MachineLearningServices/registries"
 ML_WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+PRIVATE_ENDPOINT = "Microsoft.Network/privateEndpoints"
+APPLICATION_INSIGHTS = "Microsoft.Insights/components"
 
 
 def group_id(subscription: str, group: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,19 @@ def _write(target: str, text: str, what: str) -> None:
         raise CliError(f"cannot write {what} to {target}: {error.strerror}") from None
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _as_of(args: argparse.Namespace) -> date:
+    from infra.model.budget import as_of_date
+
+    return args.as_of or as_of_date()
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from infra.plan.states import StateError
 
@@ -120,6 +134,7 @@ def _plan_one(
     checkout: Path | None,
 ) -> int:
     from infra.config.loader import Layout, load_platform
+    from infra.model import resolve
     from infra.plan.diff import diff_states
     from infra.plan.diff_render import (
         principal_directory,
@@ -127,19 +142,21 @@ def _plan_one(
         render_markdown,
         to_preview_json,
     )
+    from infra.plan.fake_ids import FAKE_SUBSCRIPTION, FAKE_TENANT
     from infra.plan.offline import plan_stack
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
     from infra.plan.states import empty_state, from_plan, read_state
 
     json_target, preview_target = targets
-    platform = load_platform(Layout(root), stack)
-    plan = plan_stack(stack, root)
+    as_of = _as_of(args)
+    platform = load_platform(Layout(root), stack, as_of=as_of)
+    plan = plan_stack(stack, root, as_of=as_of)
     head = from_plan(plan)
     if checkout is not None:
         from infra.plan.base_ref import plan_in
 
-        base = plan_in(checkout, stack, args.base)
+        base = plan_in(checkout, stack, args.base, as_of)
     elif args.diff_against:
         base = read_state(Path(args.diff_against.replace("{stack}", stack)))
     else:
@@ -149,7 +166,7 @@ def _plan_one(
     principals = principal_directory(platform)
     if checkout is not None:
         # people removed by the change are named in the base's files
-        principals = {**_base_principals(checkout, stack), **principals}
+        principals = {**_base_principals(checkout, stack, as_of), **principals}
     if json_target:
         _write(json_target, to_json(plan), "the plan")
     if preview_target:
@@ -163,7 +180,8 @@ def _plan_one(
             sys.stdout.write(
                 "\n".join([f"Changes of stack {stack!r} against {base.source}:", *changes, "", ""])
             )
-        sys.stdout.write(render_text(plan, plan_sections(platform)))
+        model = resolve(platform, subscription=FAKE_SUBSCRIPTION, tenant=FAKE_TENANT, as_of=as_of)
+        sys.stdout.write(render_text(plan, plan_sections(model)))
         for target, what in ((json_target, "Full plan"), (preview_target, "Preview JSON")):
             if target:
                 print(f"{what} written to {target}")
@@ -184,13 +202,13 @@ def _plan_one(
     return EXIT_OK
 
 
-def _base_principals(checkout: Path, stack: str) -> dict[str, tuple[str, str]]:
+def _base_principals(checkout: Path, stack: str, as_of: date) -> dict[str, tuple[str, str]]:
     from infra.config.errors import ConfigError
     from infra.config.loader import Layout, load_platform
     from infra.plan.diff_render import principal_directory
 
     try:
-        return principal_directory(load_platform(Layout(checkout), stack))
+        return principal_directory(load_platform(Layout(checkout), stack, as_of=as_of))
     except (ConfigError, OSError):
         return {}  # a base these models cannot read: its principals show by their description
 
@@ -209,7 +227,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     (stack,) = _stacks(root, args.stack)
     output = _target(args.output, stack, False, "--output")
     svg = _target(args.svg, stack, False, "--svg")
-    dot = to_dot(plan_stack(stack, root), short_names=args.short_node_name)
+    dot = to_dot(plan_stack(stack, root, as_of=_as_of(args)), short_names=args.short_node_name)
     if output:
         _write(output, dot, "the graph")
     if svg:
@@ -230,7 +248,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from infra.config.loader import Layout, validate_all
 
     layout = Layout(_root(args))
-    issues = validate_all(layout)
+    issues = validate_all(layout, as_of=_as_of(args))
     if issues:
         print(f"{len(issues)} configuration problem{'s' if len(issues) != 1 else ''}:", file=sys.stderr)
         for issue in issues:
@@ -343,6 +361,14 @@ def build_parser(prog: str = "python -m infra") -> argparse.ArgumentParser:
         "validate", help="check every stack and project file, report every problem"
     )
     validate.set_defaults(run=cmd_validate)
+    for command in (plan, validate, graph):
+        command.add_argument(
+            "--as-of",
+            type=_iso_date,
+            metavar="YYYY-MM-DD",
+            help="the date the program assumes (new budgets start in its month); default "
+            "$MLPLATFORM_AS_OF, else today (UTC)",
+        )
 
     onboard = commands.add_parser("onboard", help="write stacks/projects/NAME.yaml for a new project")
     onboard.add_argument(
@@ -363,12 +389,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     name = prog or ("python -m infra" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name)
     args = build_parser(name).parse_args(argv)
     from infra.config.errors import ConfigError
+    from infra.model.budget import AsOfError
     from infra.plan.diff import RefusedChangeError
 
     try:
         code: int = args.run(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return EXIT_ERROR
+    except AsOfError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except CliError as error:
         print(f"{name}: error: {error}", file=sys.stderr)

@@ -16,19 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from enum import Enum
 
 
 class NamingError(ValueError):
     """A derived name breaks an Azure naming rule."""
-
-
-class Uniqueness(Enum):
-    GLOBAL = "globally unique across Azure"
-    RESOURCE_GROUP = "unique within its resource group"
-    SUBSCRIPTION = "unique within the subscription"
-    WORKSPACE = "unique within its workspace"
-    PARENT = "unique within its parent resource"
 
 
 @dataclass(frozen=True)
@@ -38,7 +29,6 @@ class NameRule:
     max_length: int
     pattern: re.Pattern[str]
     charset: str
-    uniqueness: Uniqueness
 
     def check(self, name: str) -> None:
         if not self.min_length <= len(name) <= self.max_length:
@@ -50,10 +40,8 @@ class NameRule:
             raise NamingError(f"{self.kind} name {name!r} is not valid: {self.charset}")
 
 
-def _rule(
-    kind: str, lengths: tuple[int, int], pattern: str, charset: str, uniqueness: Uniqueness
-) -> NameRule:
-    return NameRule(kind, lengths[0], lengths[1], re.compile(pattern), charset, uniqueness)
+def _rule(kind: str, lengths: tuple[int, int], pattern: str, charset: str) -> NameRule:
+    return NameRule(kind, lengths[0], lengths[1], re.compile(pattern), charset)
 
 
 # Sources: "Naming rules and restrictions for Azure resources" (Azure Resource Manager docs).
@@ -65,84 +53,72 @@ RULES: dict[str, NameRule] = {
             (1, 90),
             r"[-\w._()]*[-\w_()]",
             "letters, digits, '-', '_', '.', '(' and ')', not ending in '.'",
-            Uniqueness.SUBSCRIPTION,
         ),
         _rule(
             "storage account",
             (3, 24),
             r"[a-z0-9]+",
             "lowercase letters and digits only",
-            Uniqueness.GLOBAL,
         ),
         _rule(
             "key vault",
             (3, 24),
             r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]",
             "letters, digits and single hyphens, starting with a letter and ending in a letter or digit",
-            Uniqueness.GLOBAL,
         ),
         _rule(
             "container registry",
             (5, 50),
             r"[a-zA-Z0-9]+",
             "letters and digits only",
-            Uniqueness.GLOBAL,
         ),
         _rule(
             "machine learning registry",
             (3, 33),
             r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
             "letters, digits, '-' and '_', starting with a letter or digit",
-            Uniqueness.GLOBAL,
         ),
         _rule(
             "machine learning workspace",
             (3, 33),
             r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
             "letters, digits, '-' and '_', starting with a letter or digit",
-            Uniqueness.RESOURCE_GROUP,
         ),
         _rule(
             "compute cluster",
             (2, 16),
             r"[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
             "letters, digits and '-', starting with a letter and not ending in '-'",
-            Uniqueness.WORKSPACE,
         ),
         _rule(
             "log analytics workspace",
             (4, 63),
             r"[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]",
             "letters, digits and '-', starting and ending with a letter or digit",
-            Uniqueness.RESOURCE_GROUP,
         ),
         _rule(
             "application insights",
             (1, 260),
             r"[^%&\\?/]*[^%&\\?/. ]",
             "anything but '%&\\?/', not ending in '.' or a space",
-            Uniqueness.RESOURCE_GROUP,
         ),
         _rule(
             "managed identity",
             (3, 128),
             r"[a-zA-Z0-9][a-zA-Z0-9_-]*",
             "letters, digits, '-' and '_', starting with a letter or digit",
-            Uniqueness.RESOURCE_GROUP,
         ),
         _rule(
             "private endpoint",
             (2, 64),
             r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?",
             "letters, digits, '_', '.' and '-', starting with a letter or digit",
-            Uniqueness.RESOURCE_GROUP,
         ),
         _rule(
             "budget",
             (1, 63),
             r"[a-zA-Z0-9_-]+",
             "letters, digits, '-' and '_'",
-            Uniqueness.PARENT,
         ),
     )
 }
@@ -203,22 +179,6 @@ class EnvironmentNames:
         return _checked("log analytics workspace", f"log-{self.stem}")
 
     @property
-    def application_insights(self) -> str:
-        return _checked("application insights", f"appi-{self.stem}")
-
-    @property
-    def key_vault(self) -> str:
-        return _checked("key vault", f"kv-{self.stem}-{_hash(self.prefix, self.environment, 'kv')}")
-
-    @property
-    def container_registry(self) -> str:
-        return _unique_compact("container registry", "cr", self.prefix, self.environment)
-
-    @property
-    def platform_identity(self) -> str:
-        return _checked("managed identity", f"id-{self.stem}-platform")
-
-    @property
     def ml_registry(self) -> str:
         return _checked(
             "machine learning registry",
@@ -259,6 +219,24 @@ class ProjectNames:
         return _unique_compact("storage account", "st", env.prefix, env.environment, self.project)
 
     @property
+    def key_vault(self) -> str:
+        env = self.environment
+        return _unique_compact("key vault", "kv", env.prefix, env.environment, self.project)
+
+    @property
+    def container_registry(self) -> str:
+        env = self.environment
+        return _unique_compact("container registry", "cr", env.prefix, env.environment, self.project)
+
+    @property
+    def application_insights(self) -> str:
+        return _checked("application insights", f"appi-{self.environment.stem}-{self.project}")
+
+    @property
+    def workspace_identity(self) -> str:
+        return _checked("managed identity", f"id-{self.environment.stem}-{self.project}-workspace")
+
+    @property
     def budget(self) -> str:
         return _checked("budget", f"budget-{self.environment.stem}-{self.project}")
 
@@ -268,7 +246,15 @@ class ProjectNames:
             "resource group": self.resource_group,
             "machine learning workspace": self.workspace,
             "storage account": self.storage_account,
+            "key vault": self.key_vault,
+            "container registry": self.container_registry,
         }
+
+
+# The CPU cluster that builds a project's environment images: with the container registry private,
+# ACR Tasks cannot reach it, so the workspace's imageBuildCompute names a cluster (Microsoft Learn,
+# "Secure an Azure Machine Learning workspace with virtual networks", "Enable Azure Container Registry").
+IMAGE_BUILD_CLUSTER = "image-build"
 
 
 def private_endpoint_name(target: str, subresource: str) -> str:

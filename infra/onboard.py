@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 from infra import naming
@@ -59,17 +58,14 @@ access:
 budget:
   monthly_amount: {budget}
   contact_emails: []
-  start_date: {start}  # the first of a month; a new budget must not start in the past
+  # A new budget starts in the month it is created and keeps that start afterwards. To start it
+  # in a later month instead, add `start_date: YYYY-MM-01` (at most 12 months ahead).
 
 # The environments the project is in, each with optional overrides of description, tags,
 # clusters, access and budget (for example a larger cluster in prod; `null` removes a key).
 environments:
 {environments}
 """
-
-
-def first_of_month(today: date) -> date:
-    return today.replace(day=1)
 
 
 def render(
@@ -79,7 +75,6 @@ def render(
     cost_center: str,
     environments: Sequence[str],
     budget: float,
-    start: date,
     description: str = "",
 ) -> str:
     return TEMPLATE.format(
@@ -88,10 +83,14 @@ def render(
         cost_center=json.dumps(cost_center),
         description=json.dumps(description),
         sizes=", ".join(sorted(GPU_SKUS)),
-        budget=f"{budget:g}",
-        start=start.isoformat(),
+        budget=amount(budget),
         environments="\n".join(f"  {env}: {{}}" for env in environments),
     )
+
+
+def amount(value: float) -> str:
+    """The amount as typed: 12499.99 stays 12499.99 (`:g` would round it to 12500), 1000.0 is 1000."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _check(layout: Layout, name: str, owner: str, environments: Sequence[str]) -> list[ConfigIssue]:
@@ -146,7 +145,6 @@ def onboard(
     cost_center: str,
     environments: Sequence[str] | None = None,
     budget: float = 1000,
-    today: date | None = None,
 ) -> Path:
     """Write stacks/projects/NAME.yaml; raise ConfigError (and write nothing that stays) when the
     name or options are wrong or the new file would not validate."""
@@ -162,7 +160,6 @@ def onboard(
             cost_center=cost_center,
             environments=envs,
             budget=budget,
-            start=first_of_month(today or date.today()),
         )
     )
     mine = [issue for issue in validate_all(layout) if issue.file == layout.relative(path)]

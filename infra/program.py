@@ -1,19 +1,16 @@
-"""The platform program: every resource of one environment, built from validated configuration."""
+"""The platform program: every resource of one environment, rendered from its platform model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 from pulumi_azure_native import authorization
 
 from infra.components.access import EnvironmentAccess
 from infra.components.project import Project
 from infra.components.shared import SharedServices
-from infra.config.loader import Platform
-from infra.config.models import ProjectSettings
-from infra.policy.access import PLATFORM_IDENTITY, ScopeKind, environment_grants
+from infra.model import PlatformModel, ProjectModel
 from infra.registration_window import RegistrationWindow
 from infra.skus import require_sku
 
@@ -32,13 +29,13 @@ class ClientConfig:
         return ClientConfig(config.subscription_id, config.tenant_id, config.object_id)
 
 
-def _cluster_outputs(settings: ProjectSettings, project: Project) -> dict[str, Any]:
+def _cluster_outputs(project: ProjectModel, rendered: Project) -> dict[str, Any]:
     outputs = {}
-    for name, cluster in sorted(settings.clusters.items()):
+    for name, cluster in sorted(project.settings.clusters.items()):
         sku = require_sku(cluster.vm_size)
         outputs[name] = {
             "name": name,
-            "id": project.clusters[name].id,
+            "id": rendered.clusters[name].id,
             "vm_size": sku.name,
             "min_nodes": cluster.min_nodes,
             "max_nodes": cluster.max_nodes,
@@ -49,74 +46,51 @@ def _cluster_outputs(settings: ProjectSettings, project: Project) -> dict[str, A
     return outputs
 
 
-async def build(platform: Platform, client: ClientConfig, window: RegistrationWindow) -> dict[str, Any]:
+async def build(model: PlatformModel, window: RegistrationWindow) -> dict[str, Any]:
     """Register every resource of the environment; return the stack outputs (docs/stack-outputs.md).
     Async so that a preview can let the engine catch up between projects (infra/registration_window.py)."""
-    env = platform.environment
-    shared = SharedServices(
-        "shared",
-        environment=env,
-        stack=platform.stack,
-        subscription_id=client.subscription_id,
-        tenant_id=client.tenant_id,
+    shared = SharedServices("shared", model=model)
+    # People's roles on the shared registry. On a registry another stack owns, the same person may
+    # be granted by that stack too: such assignments are retained, never deleted, by this one.
+    EnvironmentAccess("environment-access").assign(
+        model.shared_grants,
+        scopes={"ml_registry": shared.registry_id},
+        identities={},
+        external_scopes=frozenset() if model.registry.owned else frozenset({"ml_registry"}),
     )
-    grants = environment_grants(env, platform.projects, client.subscription_id)
-    access = EnvironmentAccess("environment-access")
-    scopes: dict[ScopeKind, pulumi.Input[str]] = {
-        "key_vault": shared.key_vault_id,
-        "container_registry": shared.container_registry_id,
-        "ml_registry": shared.registry_id,
-    }
-    identities: dict[str, pulumi.Input[str]] = {PLATFORM_IDENTITY: shared.identity_principal_id}
-    # A registry of another stack: the same person may be granted there by that stack too.
-    external: frozenset[ScopeKind] = frozenset({"ml_registry"}) if env.registry.existing_id else frozenset()
-    identity_grants = access.assign(
-        [g for g in grants if g.holder is not None], scopes=scopes, identities=identities
-    )
-    access.assign(
-        [g for g in grants if g.holder is None],
-        scopes=scopes,
-        identities=identities,
-        external_scopes=external,
-    )
-    projects: dict[str, tuple[ProjectSettings, Project]] = {}
-    for settings in platform.projects:
-        projects[settings.name] = (
-            settings,
-            Project(
-                settings,
-                environment=env,
-                stack=platform.stack,
-                shared=shared,
-                subscription_id=client.subscription_id,
-                workspace_depends_on=identity_grants,
-            ),
-        )
+    projects: dict[str, tuple[ProjectModel, Project]] = {}
+    for project in model.projects:
+        projects[project.name] = (project, Project(project, model=model, shared=shared))
         await window.project_constructed()
     return {
-        "environment": platform.stack,
-        "location": env.location,
-        "subscription_id": client.subscription_id,
-        "tenant_id": client.tenant_id,
+        "environment": model.stack,
+        "location": model.environment.location,
+        "subscription_id": model.subscription,
+        "tenant_id": model.tenant,
         "shared_resource_group": shared.resource_group_name,
         "registry": {
             "name": shared.registry_name,
             "id": shared.registry_id,
-            "managed": env.registry.create is not None,
-        },
-        "platform_identity": {
-            "id": shared.identity_id,
-            "client_id": shared.identity_client_id,
-            "principal_id": shared.identity_principal_id,
+            "managed": model.registry.owned,
         },
         "projects": {
             name: {
-                "resource_group": project.resource_group_name,
-                "workspace_name": project.workspace_name,
-                "workspace_id": project.workspace_id,
-                "storage_account": project.storage_account_name,
-                "clusters": _cluster_outputs(settings, project),
+                "resource_group": rendered.resource_group_name,
+                "workspace_name": rendered.workspace_name,
+                "workspace_id": rendered.workspace_id,
+                "storage_account": rendered.storage_account_name,
+                "key_vault": rendered.key_vault_name,
+                "container_registry": rendered.container_registry_name,
+                "workspace_identity": {
+                    "id": rendered.identity_id,
+                    "client_id": rendered.identity_client_id,
+                    "principal_id": rendered.identity_principal_id,
+                },
+                "registry_path": project.network.registry_path.kind
+                if project.network.registry_path
+                else None,
+                "clusters": _cluster_outputs(project, rendered),
             }
-            for name, (settings, project) in projects.items()
+            for name, (project, rendered) in projects.items()
         },
     }

@@ -33,6 +33,8 @@ BUILTIN_ROLES: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    # learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
+    "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
 }
 ROLE_NAMES: dict[str, str] = {guid: name for name, guid in BUILTIN_ROLES.items()}
 

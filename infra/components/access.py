@@ -1,8 +1,8 @@
-"""Role assignments of the access model (infra/policy/access.py), as components.
+"""Role assignments of the platform model (infra/model/access.py), as components.
 
-`ProjectAccess` holds every assignment a project owns; `EnvironmentAccess` those on shared scopes
-(the ML registry for people of several projects, the platform identity on Key Vault and ACR), so
-that one principal in several projects gets one assignment, not several colliding on one name.
+`ProjectAccess` holds every assignment a project owns; `EnvironmentAccess` those of people on the
+shared ML registry, merged across projects, so that one principal in several projects gets one
+assignment, not several colliding on one name.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import pulumi
-from pulumi_azure_native import authorization
 
 from infra.components.interfaces import role_assignment
-from infra.policy.access import RoleGrant, ScopeKind
+from infra.model.access import RoleGrant, ScopeKind
 
 
 class _Access(pulumi.ComponentResource):
@@ -28,7 +27,7 @@ class _Access(pulumi.ComponentResource):
         scopes: Mapping[ScopeKind, pulumi.Input[str]],
         identities: Mapping[str, pulumi.Input[str]],
         external_scopes: frozenset[ScopeKind] = frozenset(),
-    ) -> list[authorization.RoleAssignment]:
+    ) -> list[pulumi.Resource]:
         """Create the assignments of `grants`; `identities` maps a managed identity's holder to its
         principal id output. An assignment on a scope another stack owns (`external_scopes`) may be
         shared with that stack: it is retained, never deleted, when this stack drops it."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import consumption
 
-from infra.policy.budget import BudgetPlan
+from infra.model.budget import BudgetPlan
 
 
 def monthly_budget(
     name: str, *, budget_name: str, scope: pulumi.Input[str], plan: BudgetPlan, parent: pulumi.Resource
 ) -> consumption.Budget:
     """Actual-cost alerts at each threshold to the project's owner and contacts. The start date is
-    config (never "today"), so the budget does not change between runs."""
+    decided by the model for the budget's creation; afterwards the deployed budget keeps its own
+    (Azure refuses a start date before the current month, so the creation date cannot be replayed
+    later: infra/model/budget.py)."""
     return consumption.Budget(
         name,
         consumption.BudgetArgs(
@@ -33,5 +35,5 @@ def monthly_budget(
                 for threshold in plan.thresholds
             },
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["timePeriod.startDate"]),
     )

@@ -10,7 +10,7 @@ import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
 from infra.config.models import LockLevel, PrivateEndpoints
-from infra.policy.access import RoleGrant
+from infra.model.access import RoleGrant
 
 MANAGED_BY = "pulumi/azureml-platform"
 

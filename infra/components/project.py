@@ -1,36 +1,32 @@
-"""One onboarded project in one environment: its resource group, storage, workspace and clusters."""
+"""One onboarded project in one environment, rendered from its platform model: resource group,
+storage, Key Vault, container registry, Application Insights, the workspace's user-assigned
+identity, the workspace, its clusters, private endpoints, role assignments and budget."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
+from pulumi_azure_native import (
+    applicationinsights,
+    containerregistry,
+    keyvault,
+    managedidentity,
+    resources,
+    storage,
+)
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import resources, storage
 
 from infra.components.access import ProjectAccess
 from infra.components.budget import monthly_budget
-from infra.components.cluster import GpuCluster
+from infra.components.cluster import ClusterPlacement, GpuCluster, ImageBuildCluster
 from infra.components.interfaces import PrivateLinkTarget, lock, private_endpoints, tags
-from infra.components.shared import SharedServices
-from infra.config.models import (
-    EnvironmentConfig,
-    FqdnRule,
-    OutboundRule,
-    PrivateEndpointRule,
-    ProjectSettings,
-    ServiceTagRule,
-)
+from infra.components.shared import SharedServices, access
+from infra.config.models import FqdnRule, OutboundRule, PrivateEndpointRule, ServiceTagRule
+from infra.model import PlatformModel, ProjectModel
+from infra.model.access import CLUSTER_PREFIX, WORKSPACE_IDENTITY, ScopeKind
+from infra.model.network import WorkspaceNetwork
 from infra.naming import private_endpoint_name
-from infra.policy.access import (
-    CLUSTER_PREFIX,
-    PLATFORM_IDENTITY,
-    WORKSPACE_IDENTITY,
-    ScopeKind,
-    project_grants,
-)
-from infra.policy.budget import budget_plan
 from infra.skus import require_sku
 
 
@@ -60,12 +56,11 @@ def _outbound_rule(
     )
 
 
-def managed_network(environment: EnvironmentConfig) -> ml.ManagedNetworkSettingsArgs:
-    network = environment.network
+def managed_network(network: WorkspaceNetwork) -> ml.ManagedNetworkSettingsArgs:
     return ml.ManagedNetworkSettingsArgs(
         isolation_mode=network.isolation_mode,
-        outbound_rules={name: _outbound_rule(rule) for name, rule in sorted(network.outbound_rules.items())}
-        or None,
+        outbound_rules={name: _outbound_rule(rule) for name, rule in network.outbound_rules.items()} or None,
+        firewall_sku=network.firewall_sku,
     )
 
 
@@ -81,56 +76,139 @@ class ClusterOutput:
 
 
 class Project(pulumi.ComponentResource):
-    """A project's Azure ML workspace on the environment's shared services."""
+    """A project's Azure ML workspace with resources of its own, on the environment's monitoring
+    and registry."""
 
     resource_group_name: pulumi.Output[str]
-    resource_group_id: pulumi.Output[str]
     storage_account_name: pulumi.Output[str]
-    storage_account_id: pulumi.Output[str]
+    key_vault_name: pulumi.Output[str]
+    container_registry_name: pulumi.Output[str]
     workspace_name: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
-    workspace_principal_id: pulumi.Output[str]
+    identity_id: pulumi.Output[str]
+    identity_client_id: pulumi.Output[str]
+    identity_principal_id: pulumi.Output[str]
     clusters: dict[str, ClusterOutput]
 
     def __init__(
         self,
-        project: ProjectSettings,
+        project: ProjectModel,
         *,
-        environment: EnvironmentConfig,
-        stack: str,
+        model: PlatformModel,
         shared: SharedServices,
-        subscription_id: str,
-        workspace_depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`workspace_depends_on`: what must exist before the workspace (the platform identity's
-        role assignments on shared services)."""
         super().__init__("mlplatform:project:Project", project.name, None, opts)
-        env = environment
-        names = env.names.project(project.name)
-        public = env.network.public_network_access
+        env = model.environment
+        names = project.names
         label = project.name
-        common = tags(
-            owner=project.owner,
-            cost_center=project.cost_center,
-            environment=stack,
+        self._model, self._project = model, project
+        self._public = env.network.public_network_access
+        self._common = tags(
+            owner=project.settings.owner,
+            cost_center=project.settings.cost_center,
+            environment=model.stack,
             project=project.name,
-            extra={**env.tags, **project.tags},
+            extra={**env.tags, **project.settings.tags},
         )
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=env.production)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._stateful = pulumi.ResourceOptions(parent=self, protect=env.production)
+        self._shared = shared
 
         group = resources.ResourceGroup(
             f"{label}-rg",
             resource_group_name=names.resource_group,
             location=env.location,
-            tags=common,
-            opts=child,
+            tags=self._common,
+            opts=self._child,
         )
+        self._group = group
+        account = self._storage_account()
+        vault = self._key_vault()
+        registry = self._container_registry()
+        insights = applicationinsights.Component(
+            f"{label}-app-insights",
+            resource_name_=names.application_insights,
+            resource_group_name=group.name,
+            location=env.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=shared.log_analytics_id,
+            disable_local_auth=True,  # Entra ID only for ingestion and queries
+            tags=self._common,
+            opts=self._child,
+        )
+        identity = managedidentity.UserAssignedIdentity(
+            f"{label}-workspace-identity",
+            resource_name_=names.workspace_identity,
+            resource_group_name=group.name,
+            location=env.location,
+            tags=self._common,
+            opts=self._child,
+        )
+
+        access_component = ProjectAccess(f"{label}-access", opts=self._child)
+        scopes: dict[ScopeKind, pulumi.Input[str]] = {
+            "resource_group": group.id,
+            "storage": account.id,
+            "key_vault": vault.id,
+            "container_registry": registry.id,
+            "ml_registry": shared.registry_id,
+        }
+        identities: dict[str, pulumi.Input[str]] = {WORKSPACE_IDENTITY: identity.principal_id}
+        # A user-assigned primary identity needs its roles before the workspace is created; the
+        # service then makes no assignment of its own (infra/model/access.py).
+        before = access_component.assign(
+            [g for g in project.grants if g.before_workspace], scopes=scopes, identities=identities
+        )
+        workspace = self._workspace(account, vault, registry, insights, identity, before)
+        endpoints = self._private_endpoints(workspace, account, vault, registry)
+        if endpoints:
+            scopes["storage_blob_endpoint"] = endpoints["blob"]
+            scopes["storage_file_endpoint"] = endpoints["file"]
+        self.clusters = self._clusters(workspace)
+        scopes["workspace"] = workspace.id
+        for compute_name, output in self.clusters.items():
+            identities[f"{CLUSTER_PREFIX}{compute_name}"] = output.principal_id
+        access_component.assign(
+            [g for g in project.grants if not g.before_workspace], scopes=scopes, identities=identities
+        )
+        if project.budget is not None:
+            monthly_budget(
+                f"{label}-budget", budget_name=names.budget, scope=group.id, plan=project.budget, parent=self
+            )
+
+        self.resource_group_name = group.name
+        self.storage_account_name = account.name
+        self.key_vault_name = vault.name
+        self.container_registry_name = registry.name
+        self.workspace_name = workspace.name
+        self.workspace_id = workspace.id
+        self.identity_id = identity.id
+        self.identity_client_id = identity.client_id
+        self.identity_principal_id = identity.principal_id
+        self.register_outputs(
+            {
+                "resource_group_name": self.resource_group_name,
+                "storage_account_name": self.storage_account_name,
+                "key_vault_name": self.key_vault_name,
+                "container_registry_name": self.container_registry_name,
+                "workspace_name": self.workspace_name,
+                "workspace_id": self.workspace_id,
+                "identity_id": self.identity_id,
+                "clusters": {name: cluster.id for name, cluster in self.clusters.items()},
+            }
+        )
+
+    # Each method renders one resource of the model and its diagnostics and lock.
+
+    def _storage_account(self) -> storage.StorageAccount:
+        env, label, public = self._model.environment, self._project.name, self._public
         account = storage.StorageAccount(
             f"{label}-storage",
-            account_name=names.storage_account,
-            resource_group_name=group.name,
+            account_name=self._project.names.storage_account,
+            resource_group_name=self._group.name,
             location=env.location,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=env.storage_sku),
@@ -142,144 +220,208 @@ class Project(pulumi.ComponentResource):
             allow_shared_key_access=False,
             allow_cross_tenant_replication=False,
             default_to_o_auth_authentication=True,
-            public_network_access="Enabled" if public else "Disabled",
+            public_network_access=access(public),
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
                 bypass="AzureServices",
             ),
-            tags=common,
-            opts=stateful,
+            tags=self._common,
+            opts=self._stateful,
         )
-        diagnostics = shared.diagnostics
+        diagnostics = self._shared.diagnostics
         # A storage account itself has only metrics; its logs belong to each service.
         diagnostics.send(f"{label}-storage", account.id, parent=self, logs=False)
         for service in ("blob", "file"):
             diagnostics.send(f"{label}-storage-{service}", _service_id(account.id, service), parent=self)
-        lock(f"{label}-storage", account.id, env.lock_level, parent=self)
+        lock(f"{label}-storage", account.id, self._model.lock_level, parent=self)
+        return account
 
-        plan = budget_plan(env, project)
-        if plan is not None:
-            monthly_budget(
-                f"{label}-budget", budget_name=names.budget, scope=group.id, plan=plan, parent=self
-            )
-
-        # The workspace's user-assigned identity must reach storage before the workspace is
-        # created; the system-assigned identity and the clusters' exist only afterwards.
-        grants = project_grants(env, project, subscription_id)
-        access = ProjectAccess(f"{label}-access", opts=child)
-        scopes: dict[ScopeKind, pulumi.Input[str]] = {
-            "resource_group": group.id,
-            "storage": account.id,
-            "key_vault": shared.key_vault_id,
-            "container_registry": shared.container_registry_id,
-            "ml_registry": shared.registry_id,
-        }
-        identities: dict[str, pulumi.Input[str]] = {PLATFORM_IDENTITY: shared.identity_principal_id}
-        platform_identity = access.assign(
-            [g for g in grants if g.holder == PLATFORM_IDENTITY], scopes=scopes, identities=identities
+    def _key_vault(self) -> keyvault.Vault:
+        env, label, public = self._model.environment, self._project.name, self._public
+        vault = keyvault.Vault(
+            f"{label}-key-vault",
+            vault_name=self._project.names.key_vault,
+            resource_group_name=self._group.name,
+            location=env.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=self._model.tenant,
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_purge_protection=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=env.key_vault.soft_delete_retention_days,
+                public_network_access=access(public),
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    bypass="AzureServices", default_action="Allow" if public else "Deny"
+                ),
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+            ),
+            tags=self._common,
+            opts=self._stateful,
         )
+        self._shared.diagnostics.send(f"{label}-key-vault", vault.id, parent=self)
+        lock(f"{label}-key-vault", vault.id, self._model.lock_level, parent=self)
+        return vault
 
-        isolated = env.network.isolation_mode != "Disabled"
+    def _container_registry(self) -> containerregistry.Registry:
+        env, label, public = self._model.environment, self._project.name, self._public
+        premium = env.acr_sku == "Premium"
+        registry = containerregistry.Registry(
+            f"{label}-container-registry",
+            registry_name=self._project.names.container_registry,
+            resource_group_name=self._group.name,
+            location=env.location,
+            sku=containerregistry.SkuArgs(name=env.acr_sku),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access=access(public),
+            network_rule_bypass_options="AzureServices",
+            zone_redundancy="Enabled" if env.zone_redundant_registry else "Disabled",
+            # Retention and export policies are Premium features; exports can only be disabled
+            # once public network access is.
+            policies=containerregistry.PoliciesArgs(
+                retention_policy=containerregistry.RetentionPolicyArgs(
+                    days=env.container_registry.untagged_retention_days, status="enabled"
+                ),
+                export_policy=containerregistry.ExportPolicyArgs(status="enabled" if public else "disabled"),
+            )
+            if premium
+            else None,
+            tags=self._common,
+            opts=self._stateful,
+        )
+        self._shared.diagnostics.send(f"{label}-container-registry", registry.id, parent=self)
+        return registry
+
+    def _workspace(
+        self,
+        account: storage.StorageAccount,
+        vault: keyvault.Vault,
+        registry: containerregistry.Registry,
+        insights: applicationinsights.Component,
+        identity: managedidentity.UserAssignedIdentity,
+        depends_on: list[pulumi.Resource],
+    ) -> ml.Workspace:
+        env, project = self._model.environment, self._project
         workspace = ml.Workspace(
-            f"{label}-workspace",
-            workspace_name=names.workspace,
-            resource_group_name=group.name,
+            f"{project.name}-workspace",
+            workspace_name=project.names.workspace,
+            resource_group_name=self._group.name,
             location=env.location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=project.name,
-            description=project.description or None,
+            description=project.settings.description or None,
+            # User-assigned only: with a system-assigned identity too, the service would use that
+            # one and make its role assignments itself.
             identity=ml.ManagedServiceIdentityArgs(
-                type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
-                user_assigned_identities=[shared.identity_id],
+                type=ml.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[identity.id],
             ),
+            primary_user_assigned_identity=identity.id,
             storage_account=account.id,
-            key_vault=shared.key_vault_id,
-            container_registry=shared.container_registry_id,
-            application_insights=shared.application_insights_id,
+            key_vault=vault.id,
+            container_registry=registry.id,
+            application_insights=insights.id,
+            image_build_compute=project.image_build_cluster,
+            hbi_workspace=project.hbi_workspace,
             system_datastores_auth_mode="identity",
-            public_network_access="Enabled" if public else "Disabled",
-            allow_public_access_when_behind_vnet=False,
-            managed_network=managed_network(env),
-            provision_network_now=isolated,
+            public_network_access=access(self._public),
+            managed_network=managed_network(project.network),
+            provision_network_now=project.network.isolation_mode != "Disabled",
             v1_legacy_mode=False,
-            tags=common,
-            opts=pulumi.ResourceOptions.merge(
-                stateful,
-                pulumi.ResourceOptions(depends_on=[*workspace_depends_on, *platform_identity]),
-            ),
+            tags=self._common,
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=depends_on)),
         )
-        diagnostics.send(f"{label}-workspace", workspace.id, parent=self)
-        lock(f"{label}-workspace", workspace.id, env.lock_level, parent=self)
+        # No lock on the workspace: locks are inherited by child resources, and a workspace's
+        # computes and online endpoints are its children (docs/onboarding.md, "Locks").
+        self._shared.diagnostics.send(f"{project.name}-workspace", workspace.id, parent=self)
+        return workspace
 
-        private_endpoints(
-            [
+    def _private_endpoints(
+        self,
+        workspace: ml.Workspace,
+        account: storage.StorageAccount,
+        vault: keyvault.Vault,
+        registry: containerregistry.Registry,
+    ) -> dict[str, pulumi.Output[str]]:
+        """The project's private endpoints, by sub-resource: their ids, for grants on them."""
+        env, names, label = self._model.environment, self._project.names, self._project.name
+        targets = [
+            PrivateLinkTarget(
+                f"{label}-workspace-pe",
+                private_endpoint_name(names.workspace, "amlworkspace"),
+                workspace.id,
+                "amlworkspace",
+                ["amlworkspace", "notebooks"],
+            ),
+            *(
                 PrivateLinkTarget(
-                    f"{label}-workspace-pe",
-                    private_endpoint_name(names.workspace, "amlworkspace"),
-                    workspace.id,
-                    "amlworkspace",
-                    ["amlworkspace", "notebooks"],
-                ),
-                *(
-                    PrivateLinkTarget(
-                        f"{label}-storage-{service}-pe",
-                        private_endpoint_name(names.storage_account, service),
-                        account.id,
-                        service,
-                        [service],
-                    )
-                    for service in ("blob", "file")
-                ),
-            ],
+                    f"{label}-storage-{service}-pe",
+                    private_endpoint_name(names.storage_account, service),
+                    account.id,
+                    service,
+                    [service],
+                )
+                for service in ("blob", "file")
+            ),
+            PrivateLinkTarget(
+                f"{label}-key-vault-pe",
+                private_endpoint_name(names.key_vault, "vault"),
+                vault.id,
+                "vault",
+                ["vault"],
+            ),
+            PrivateLinkTarget(
+                f"{label}-container-registry-pe",
+                private_endpoint_name(names.container_registry, "registry"),
+                registry.id,
+                "registry",
+                ["registry"],
+            ),
+        ]
+        created = private_endpoints(
+            targets,
             settings=env.network.private_endpoints,
-            resource_group_name=group.name,
+            resource_group_name=self._group.name,
             location=env.location,
-            tags=common,
+            tags=self._common,
             parent=self,
         )
+        return {target.group_id: endpoint.id for target, endpoint in zip(targets, created, strict=False)}
 
-        self.clusters = {}
-        for compute_name, cluster in sorted(project.clusters.items()):
+    def _clusters(self, workspace: ml.Workspace) -> dict[str, ClusterOutput]:
+        env, project = self._model.environment, self._project
+        placement = ClusterPlacement(
+            workspace_name=workspace.name,
+            resource_group_name=self._group.name,
+            location=env.location,
+            public_ip=not env.network.nodes_without_public_ip,
+            tags=self._common,
+        )
+        clusters: dict[str, ClusterOutput] = {}
+        if project.image_build_cluster is not None:
+            builder = ImageBuildCluster(
+                f"{project.name}-{project.image_build_cluster}",
+                compute_name=project.image_build_cluster,
+                placement=placement,
+                opts=self._child,
+            )
+            clusters[project.image_build_cluster] = ClusterOutput(
+                project.image_build_cluster, builder.id, builder.principal_id
+            )
+        for compute_name, cluster in sorted(project.settings.clusters.items()):
             sku = require_sku(cluster.vm_size)
-            gpu_cluster = GpuCluster(
-                f"{label}-{compute_name}",
+            gpu = GpuCluster(
+                f"{project.name}-{compute_name}",
                 compute_name=compute_name,
                 cluster=cluster,
-                workspace_name=workspace.name,
-                resource_group_name=group.name,
-                location=env.location,
-                public_ip=not env.network.nodes_without_public_ip,
-                tags={**common, "gpu": f"{sku.gpus}x{sku.gpu_model.replace(' ', '-')}"},
-                opts=child,
+                placement=replace(
+                    placement, tags={**self._common, "gpu": f"{sku.gpus}x{sku.gpu_model.replace(' ', '-')}"}
+                ),
+                opts=self._child,
             )
-            self.clusters[compute_name] = ClusterOutput(
-                compute_name, gpu_cluster.id, gpu_cluster.principal_id
-            )
-
-        self.resource_group_name = group.name
-        self.resource_group_id = group.id
-        self.storage_account_name = account.name
-        self.storage_account_id = account.id
-        self.workspace_name = workspace.name
-        self.workspace_id = workspace.id
-        self.workspace_principal_id = workspace.identity.apply(
-            lambda identity: identity.principal_id if identity else ""
-        )
-
-        scopes["workspace"] = workspace.id
-        identities[WORKSPACE_IDENTITY] = self.workspace_principal_id
-        for compute_name, output in self.clusters.items():
-            identities[f"{CLUSTER_PREFIX}{compute_name}"] = output.principal_id
-        access.assign(
-            [g for g in grants if g.holder != PLATFORM_IDENTITY], scopes=scopes, identities=identities
-        )
-        self.register_outputs(
-            {
-                "resource_group_name": self.resource_group_name,
-                "storage_account_name": self.storage_account_name,
-                "workspace_name": self.workspace_name,
-                "workspace_id": self.workspace_id,
-                "clusters": {name: cluster.id for name, cluster in self.clusters.items()},
-            }
-        )
+            clusters[compute_name] = ClusterOutput(compute_name, gpu.id, gpu.principal_id)
+        return clusters

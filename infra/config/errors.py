@@ -14,10 +14,15 @@ class ConfigIssue:
     file: str
     path: str
     message: str
+    line: int = 0  # 1-based line in the file, 0 where it is not known
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        file = f"{self.file}:{self.line}" if self.line else self.file
+        where = f"{file}: {self.path}" if self.path else file
         return f"{where}: {self.message}"
+
+    def at_line(self, line: int) -> ConfigIssue:
+        return self if self.line or not line else ConfigIssue(self.file, self.path, self.message, line)
 
 
 class ConfigError(Exception):
@@ -56,17 +61,43 @@ def _describe(error: dict[str, object]) -> str:
     return message
 
 
-def issue_from_error(item: ErrorDetails, file: str, prefix: Sequence[int | str] = ()) -> ConfigIssue:
-    location = [*prefix, *(part for part in item["loc"] if not _is_union_tag(part))]
-    return ConfigIssue(file, dotted(location), _describe(dict(item)))
+def issue_from_error(
+    item: ErrorDetails, file: str, document: object, prefix: Sequence[int | str] = ()
+) -> ConfigIssue:
+    return ConfigIssue(file, dotted([*prefix, *user_location(item["loc"], document)]), _describe(dict(item)))
 
 
 def issues_from_validation(
-    error: ValidationError, file: str, prefix: Sequence[int | str] = ()
+    error: ValidationError, file: str, document: object, prefix: Sequence[int | str] = ()
 ) -> list[ConfigIssue]:
-    return [issue_from_error(item, file, prefix) for item in error.errors()]
+    return [issue_from_error(item, file, document, prefix) for item in error.errors()]
 
 
-def _is_union_tag(part: int | str) -> bool:
-    # pydantic names the union member it tried ("function-after[...]", "FqdnRule"); users never wrote those.
-    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
+def user_location(location: Sequence[int | str], document: object) -> list[int | str]:
+    """pydantic's error location as the user wrote it. pydantic inserts the names of the union
+    members and validators it tried (`FQDN`, `function-after[...]`) between the keys; a part is
+    the user's only if the document has it there, which no rule about capitals can tell (a
+    cluster may be called `A100`, a quota family `StandardNCADSA100v4Family`)."""
+    kept: list[int | str] = []
+    node: object = document
+    for part in location:
+        child = _child(node, part)
+        if child is not _MISSING:
+            node = child
+        elif isinstance(node, dict | list) and isinstance(part, str) and ("[" in part or part[:1].isupper()):
+            continue  # a union member or validator pydantic names, not a key of the document
+        else:
+            node = None  # a missing key, or below a value: the user's path ends with it
+        kept.append(part)
+    return kept
+
+
+_MISSING = object()
+
+
+def _child(node: object, part: int | str) -> object:
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING

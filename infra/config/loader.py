@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
 from infra import naming
@@ -26,12 +26,13 @@ from infra.config.models import (
     EnvironmentConfig,
     ProjectSettings,
 )
+from infra.config.yaml_source import YamlDocument, read_yaml
+
+if TYPE_CHECKING:
+    from infra.policy import Onboarded
 
 __all__ = ["ENVIRONMENT_FIELD", "ENVIRONMENT_KEY", "NAMESPACE"]
 STACK_FILE_PREFIX = "Pulumi."
-# libyaml's safe loader where PyYAML was built with it: several times faster than the pure-Python
-# one, which showed at hundreds of project files.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SECRET_PLACEHOLDER = "[secret]"
 
 
@@ -61,6 +62,12 @@ class Layout:
     def project_files(self) -> list[Path]:
         return sorted([*self.projects_dir.glob("*.yaml"), *self.projects_dir.glob("*.yml")])
 
+    def misplaced_project_files(self) -> list[Path]:
+        """YAML files in subfolders of stacks/projects/, which the platform would never read."""
+        return sorted(
+            path for pattern in ("*/**/*.yaml", "*/**/*.yml") for path in self.projects_dir.glob(pattern)
+        )
+
     def relative(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))
@@ -74,6 +81,7 @@ class StackConfig:
 
     values: dict[str, str]
     secret_keys: frozenset[str]
+    document: YamlDocument | None = None  # the file as read, for the lines of problems
 
 
 @dataclass(frozen=True)
@@ -85,24 +93,45 @@ class Platform:
     environment_file: str
     projects: tuple[ProjectSettings, ...]
     project_files: Mapping[str, str] = field(default_factory=dict)
+    # Each project's `environments.<stack>` override: where a field the user edits lives.
+    project_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def project_file(self, project: str) -> str:
         return self.project_files[project]
+
+    def source(self, project: str) -> Onboarded:
+        from infra.policy import Onboarded
+
+        settings = next(p for p in self.projects if p.name == project)
+        return Onboarded(
+            settings, self.project_files.get(project, ""), self.stack, self.project_overrides.get(project, {})
+        )
 
 
 # --- reading files ----------------------------------------------------------------------------
 
 
 def _read_yaml(path: Path, relative: str) -> tuple[Any, list[ConfigIssue]]:
-    try:
-        return yaml.load(path.read_text(), Loader=_YAML_LOADER), []
-    except FileNotFoundError:
-        return None, [ConfigIssue(relative, "", "file not found")]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        return None, [ConfigIssue(relative, "", f"not valid YAML{where}: {problem}")]
+    document, issues = read_yaml(path, relative)
+    return (document.data if document else None), issues
+
+
+class _Lines:
+    """The line of every key path of every file read, to complete issues found after reading."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, YamlDocument] = {}
+
+    def add(self, file: str, document: YamlDocument | None) -> None:
+        if document is not None:
+            self.documents[file] = document
+
+    def complete(self, issues: Iterable[ConfigIssue]) -> list[ConfigIssue]:
+        done = []
+        for issue in issues:
+            document = self.documents.get(issue.file)
+            done.append(issue.at_line(document.line_of(issue.path)) if document else issue)
+        return done
 
 
 def _contains_secure(value: Any) -> bool:
@@ -135,19 +164,25 @@ def read_stack_config(layout: Layout, stack: str) -> StackConfig:
     without the stack's secrets provider, so they become a placeholder that stays marked secret."""
     path = layout.stack_file(stack)
     relative = layout.relative(path)
-    document, issues = _read_yaml(path, relative)
-    if issues:
+    parsed, issues = read_yaml(path, relative)
+    if issues or parsed is None:
         raise ConfigError(issues)
+    document = parsed.data
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise ConfigError([ConfigIssue(relative, "config", "expected a mapping of config keys")])
+        raise ConfigError(
+            [ConfigIssue(relative, "config", "expected a mapping of config keys", parsed.line_of("config"))]
+        )
     values: dict[str, str] = {}
     secret_keys = set()
     for key, value in (document.get("config") or {}).items():
-        full_key = key if ":" in key else f"{NAMESPACE}:{key}"
+        # The CLI (since 3.44) puts a key without a namespace in the project's: `environment:`
+        # is `mlplatform:environment` (pulumi/pulumi sdk/go/common/workspace/loaders.go,
+        # stackConfigNamespacedWithProject).
+        key = str(key) if ":" in str(key) else f"{NAMESPACE}:{key}"
         if _contains_secure(value):
-            secret_keys.add(full_key)
-        values[full_key] = _as_config_string(_without_secure(value))
-    return StackConfig(values, frozenset(secret_keys))
+            secret_keys.add(key)
+        values[key] = _as_config_string(_without_secure(value))
+    return StackConfig(values, frozenset(secret_keys), parsed)
 
 
 # --- environment ------------------------------------------------------------------------------
@@ -177,7 +212,7 @@ def parse_environment(raw: str | None, *, is_secret: bool, file: str) -> Environ
     try:
         return EnvironmentConfig.model_validate(document)
     except ValidationError as error:
-        raise ConfigError(issues_from_validation(error, file, path_prefix)) from None
+        raise ConfigError(issues_from_validation(error, file, document, path_prefix)) from None
 
 
 def load_environment_file(layout: Layout, stack: str) -> EnvironmentConfig:
@@ -204,14 +239,28 @@ class ProjectFile:
 
 
 def _read_project_file(
-    layout: Layout, path: Path, stacks: list[str]
+    layout: Layout, path: Path, stacks: list[str], lines: _Lines | None = None
 ) -> tuple[ProjectFile | None, list[ConfigIssue]]:
     file = layout.relative(path)
-    document, issues = _read_yaml(path, file)
-    if issues:
-        return None, issues
+    parsed, issues = read_yaml(path, file)
+    if issues or parsed is None:
+        return None, issues or [ConfigIssue(file, "", "is empty; expected a mapping of project settings")]
+    if lines is not None:
+        lines.add(file, parsed)
+    document = parsed.data
     if not isinstance(document, dict):
         return None, [ConfigIssue(file, "", "expected a mapping of project settings")]
+    name = document.get("name")
+    stem = path.name.rsplit(".", 1)[0]
+    if isinstance(name, str) and name != stem:
+        issues.append(
+            ConfigIssue(
+                file,
+                "name",
+                f"is {name!r} but the file is {path.name}: name the file after the project ({name}.yaml), "
+                "so that one project has one file",
+            )
+        )
     environments = document.pop("environments", None)
     if not isinstance(environments, dict) or not environments:
         return None, [
@@ -280,14 +329,28 @@ def _settings_for(project: ProjectFile, env: str) -> tuple[ProjectSettings | Non
     try:
         return ProjectSettings.model_validate(merged), []
     except ValidationError as error:
-        return None, [
-            issue_from_error(
-                item,
-                project.file,
-                ("environments", env) if item["loc"] and _in_override(override, tuple(item["loc"])) else (),
+        issues = []
+        for item in error.errors():
+            # Where the user wrote the value: in the override when it has the path, else at the top.
+            located = issue_from_error(item, project.file, merged)
+            parts = _parts(located.path)
+            in_override = bool(parts) and _in_override(override, parts)
+            issues.append(
+                issue_from_error(item, project.file, merged, ("environments", env))
+                if in_override
+                else located
             )
-            for item in error.errors()
-        ]
+        return None, issues
+
+
+def _parts(path: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for piece in path.replace("[", ".[").split("."):
+        if piece.startswith("[") and piece.endswith("]"):
+            parts.append(int(piece[1:-1]))
+        elif piece:
+            parts.append(piece)
+    return tuple(parts)
 
 
 def _name_issues(
@@ -329,13 +392,24 @@ def _duplicate_names(files: list[ProjectFile]) -> list[ConfigIssue]:
     ]
 
 
-def read_projects(layout: Layout, stacks: list[str]) -> tuple[list[ProjectFile], list[ConfigIssue]]:
+def read_projects(
+    layout: Layout, stacks: list[str], lines: _Lines | None = None
+) -> tuple[list[ProjectFile], list[ConfigIssue]]:
     files, issues = [], []
     for path in layout.project_files():
-        project, problems = _read_project_file(layout, path, stacks)
+        project, problems = _read_project_file(layout, path, stacks, lines)
         issues += problems
         if project is not None:
             files.append(project)
+    issues += [
+        ConfigIssue(
+            layout.relative(path),
+            "",
+            f"project files live directly in {layout.relative(layout.projects_dir)}/; this one is in a "
+            "subfolder and would never be read: move it up",
+        )
+        for path in layout.misplaced_project_files()
+    ]
     return files, issues + _duplicate_names(files)
 
 
@@ -358,76 +432,134 @@ def resolve_projects(
 
 
 def _environment_issues(
-    stack: str, file: str, environment: EnvironmentConfig, resolved: list[tuple[ProjectFile, ProjectSettings]]
+    stack: str,
+    file: str,
+    environment: EnvironmentConfig,
+    resolved: list[tuple[ProjectFile, ProjectSettings]],
+    as_of: date,
 ) -> list[ConfigIssue]:
-    """Rules across the environment and all its projects: exceptions, privileged roles, GPU quota."""
-    from infra.policy import Onboarded
-    from infra.policy.access import access_issues
-    from infra.policy.quota import quota_issues
+    """Rules across the environment and all its projects, checked on the platform model they
+    resolve to (infra/policy/checks.py). Ids in the model do not depend on the subscription for
+    these rules, so any subscription id serves."""
+    from infra.model import resolve
+    from infra.policy.checks import model_issues
 
-    onboarded = [
-        Onboarded(settings, project.file, stack, project.overrides.get(stack, {}))
-        for project, settings in resolved
-    ]
-    projects = sorted(settings.name for _, settings in resolved)
-    issues = access_issues(file, environment, onboarded) + quota_issues(file, environment, onboarded)
-    return issues + [
-        ConfigIssue(
-            file,
-            f"{ENVIRONMENT_FIELD}.role_exceptions[{index}].project",
-            f"no project {exception.project!r} in environment {stack}; "
-            f"projects: {', '.join(projects) or 'none'}",
-        )
-        for index, exception in enumerate(environment.role_exceptions)
-        if exception.project not in projects
-    ]
+    try:
+        platform = _platform(stack, file, environment, resolved)
+        return model_issues(resolve(platform, subscription=ANY_SUBSCRIPTION, as_of=as_of))
+    except naming.NamingError:
+        return []  # a name that cannot be derived is reported by the name checks already
 
 
-def build_platform(layout: Layout, stack: str, environment: Callable[[], EnvironmentConfig]) -> Platform:
+ANY_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+def _today(as_of: date | None) -> date:
+    """The date given, else the one the program assumes (infra/model/budget.py)."""
+    from infra.model.budget import as_of_date
+
+    return as_of if as_of is not None else as_of_date()
+
+
+def _platform(
+    stack: str, file: str, environment: EnvironmentConfig, resolved: list[tuple[ProjectFile, ProjectSettings]]
+) -> Platform:
+    ordered = sorted(resolved, key=lambda pair: pair[1].name)
+    return Platform(
+        stack=stack,
+        environment=environment,
+        environment_file=file,
+        projects=tuple(settings for _, settings in ordered),
+        project_files={settings.name: project.file for project, settings in ordered},
+        project_overrides={settings.name: project.overrides.get(stack, {}) for project, settings in ordered},
+    )
+
+
+def _same_names(layout: Layout, stack: str, environment: EnvironmentConfig) -> list[ConfigIssue]:
+    """Another stack file with the same prefix and short name would plan (and deploy over) the same
+    resources: typically a stack file copied under a new name and not edited."""
+    issues = []
+    for other in layout.stacks():
+        if other == stack:
+            continue
+        try:
+            theirs = load_environment_file(layout, other)
+        except ConfigError:
+            continue  # that stack's own problems are reported when it is planned or validated
+        if theirs.names.stem == environment.names.stem:
+            issues.append(
+                ConfigIssue(
+                    layout.relative(layout.stack_file(stack)),
+                    f"{ENVIRONMENT_FIELD}.short_name",
+                    f"prefix and short_name {environment.names.stem!r} are also those of "
+                    f"{layout.relative(layout.stack_file(other))}: both stacks would derive the same resource "
+                    "names and manage the same resources; give this environment its own short_name",
+                )
+            )
+    return issues
+
+
+def build_platform(
+    layout: Layout,
+    stack: str,
+    environment: Callable[[], EnvironmentConfig],
+    *,
+    as_of: date | None = None,
+    stack_document: YamlDocument | None = None,
+) -> Platform:
     """Resolve every project of the stack against its environment; raise every problem at once,
-    those of the environment and of every project file together."""
+    those of the environment and of every project file together, with their lines."""
     stacks = layout.stacks()
     env_file = layout.relative(layout.stack_file(stack))
+    lines = _Lines()
+    lines.add(env_file, stack_document)
     issues: list[ConfigIssue] = []
     env: EnvironmentConfig | None = None
     try:
         env = environment()
     except ConfigError as error:
         issues += error.issues
-    files, problems = read_projects(layout, stacks if stack in stacks else [*stacks, stack])
+    files, problems = read_projects(layout, stacks if stack in stacks else [*stacks, stack], lines)
     issues += problems
     resolved, problems = resolve_projects(stack, env, files)
     issues += problems
     if env is not None:
-        issues += _environment_issues(stack, env_file, env, resolved)
+        issues += _same_names(layout, stack, env)
+        issues += _environment_issues(stack, env_file, env, resolved, _today(as_of))
     if issues or env is None:
-        raise ConfigError(issues)
-    resolved.sort(key=lambda pair: pair[1].name)
-    return Platform(
-        stack=stack,
-        environment=env,
-        environment_file=env_file,
-        projects=tuple(settings for _, settings in resolved),
-        project_files={settings.name: project.file for project, settings in resolved},
+        raise ConfigError(lines.complete(issues))
+    return _platform(stack, env_file, env, resolved)
+
+
+def stack_document(layout: Layout, stack: str) -> YamlDocument | None:
+    """The stack file as read, for the lines of problems in it (None if it cannot be read)."""
+    document, _ = read_yaml(layout.stack_file(stack), layout.relative(layout.stack_file(stack)))
+    return document
+
+
+def load_platform(layout: Layout, stack: str, *, as_of: date | None = None) -> Platform:
+    """The offline entry point: read the stack file like the CLI does, then the projects."""
+    return build_platform(
+        layout,
+        stack,
+        lambda: load_environment_file(layout, stack),
+        as_of=as_of,
+        stack_document=stack_document(layout, stack),
     )
 
 
-def load_platform(layout: Layout, stack: str) -> Platform:
-    """The offline entry point: read the stack file like the CLI does, then the projects."""
-    return build_platform(layout, stack, lambda: load_environment_file(layout, stack))
-
-
-def validate_all(layout: Layout) -> list[ConfigIssue]:
+def validate_all(layout: Layout, *, as_of: date | None = None) -> list[ConfigIssue]:
     """Every problem in every stack file and project file, for `python -m infra validate`."""
     stacks = layout.stacks()
     issues: list[ConfigIssue] = []
     if not stacks:
         return [ConfigIssue(layout.relative(layout.stacks_dir), "", "no stack files (Pulumi.<env>.yaml)")]
-    files, problems = read_projects(layout, stacks)
+    lines = _Lines()
+    files, problems = read_projects(layout, stacks, lines)
     issues += problems
-    identities: dict[str, str] = {}
     for stack in stacks:
         env_file = layout.relative(layout.stack_file(stack))
+        lines.add(env_file, stack_document(layout, stack))
         environment: EnvironmentConfig | None = None
         try:
             environment = load_environment_file(layout, stack)
@@ -437,15 +569,6 @@ def validate_all(layout: Layout) -> list[ConfigIssue]:
         issues += problems
         if environment is None:
             continue
-        other = identities.setdefault(environment.names.stem, env_file)
-        if other != env_file:
-            issues.append(
-                ConfigIssue(
-                    env_file,
-                    f"{ENVIRONMENT_FIELD}.short_name",
-                    f"prefix and short_name {environment.names.stem!r} are also used by {other}: "
-                    "the two environments would derive the same resource names",
-                )
-            )
-        issues += _environment_issues(stack, env_file, environment, resolved)
-    return sorted(set(issues))
+        issues += _same_names(layout, stack, environment)
+        issues += _environment_issues(stack, env_file, environment, resolved, _today(as_of))
+    return sorted(set(lines.complete(issues)))

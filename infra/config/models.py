@@ -7,21 +7,50 @@ Secure values are the defaults; each relaxation is a field a user must set on pu
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from infra import naming
+from infra.network_rules import (
+    DNS_ZONES,
+    OUTBOUND_RULE_NAME,
+    PORT_RANGES,
+    check_fqdn,
+    check_subresource,
+    is_exfiltration_tag,
+)
+from infra.regions import REGIONS
 from infra.roles import BUILTIN_ROLES, PRIVILEGED_ROLES
 from infra.skus import GPU_FAMILIES, GPU_SKUS, find_sku
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
 ARM_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/[^/]+/.+")
+# Exactly one resource of the type, not a child of it: `/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>`.
+_ONE_RESOURCE = r"/subscriptions/[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}/resourceGroups/[-\w._()]+/providers/%s/[^/]+"
+ML_REGISTRY_ID = re.compile(_ONE_RESOURCE % r"Microsoft\.MachineLearningServices/registries", re.IGNORECASE)
+SUBNET_ID = re.compile(
+    _ONE_RESOURCE % r"Microsoft\.Network/virtualNetworks" + r"/subnets/[^/]+", re.IGNORECASE
+)
+PRIVATE_DNS_ZONE_ID = re.compile(_ONE_RESOURCE % r"Microsoft\.Network/privateDnsZones", re.IGNORECASE)
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-LOCATION = re.compile(r"[a-z][a-z0-9]+")
-TAG_KEY = re.compile(r"[^<>%&\\?/]{1,512}")
+# Tag names: at most 512 characters, 128 on storage accounts, which every project has
+# (Microsoft Learn, "Use tags to organize your Azure resources", limitations).
+TAG_KEY = re.compile(r"[^<>%&\\?/]{1,128}")
+# Azure allows 50 tags per resource; the platform sets up to five of its own.
+MAX_TAGS = 50
 
 IsolationMode = Literal["Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound"]
 PrincipalKind = Literal["User", "Group", "ServicePrincipal"]
@@ -43,13 +72,29 @@ RESERVED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by")
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
-    reserved = sorted(set(tags) & set(RESERVED_TAGS))
+    # Tag names are case-insensitive in Azure: `Owner` is the platform's `owner`.
+    reserved = sorted(key for key in tags if key.lower() in RESERVED_TAGS)
     if reserved:
         raise ValueError(
-            f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by the platform; remove"
+            f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by the platform "
+            "(tag names are case-insensitive); remove"
+        )
+    by_lower: dict[str, list[str]] = {}
+    for key in tags:
+        by_lower.setdefault(key.lower(), []).append(key)
+    twice = sorted(keys[0] for keys in by_lower.values() if len(keys) > 1)
+    if twice:
+        raise ValueError(
+            f"tags {', '.join(twice)} given twice in different case; Azure tag names ignore case"
+        )
+    room = MAX_TAGS - len(RESERVED_TAGS)
+    if len(tags) > room:
+        raise ValueError(
+            f"{len(tags)} tags; Azure allows {MAX_TAGS} per resource and the platform sets {len(RESERVED_TAGS)}, "
+            f"so at most {room}"
         )
     for key in tags:
-        _matches(TAG_KEY, key, "a valid tag name (1-512 characters, none of <>%&\\?/)")
+        _matches(TAG_KEY, key, "a valid tag name (1-128 characters, none of <>%&\\?/)")
     for key, value in tags.items():
         if len(value) > 256:
             raise ValueError(f"tag {key!r} is {len(value)} characters long; Azure allows 256")
@@ -67,12 +112,28 @@ class FqdnRule(StrictModel):
     type: Literal["FQDN"]
     destination: str
 
+    _fqdn = field_validator("destination")(check_fqdn)
+
 
 class ServiceTagRule(StrictModel):
     type: Literal["ServiceTag"]
     service_tag: str
     protocol: Literal["TCP", "UDP", "ICMP", "*"] = "TCP"
     port_ranges: str = "443"
+
+    @field_validator("port_ranges")
+    @classmethod
+    def _ports(cls, value: str) -> str:
+        match = PORT_RANGES.fullmatch(value)
+        ports = [int(p) for p in re.findall(r"\d+", value)] if match else []
+        if not match or not all(1 <= p <= 65535 for p in ports):
+            raise ValueError(
+                f"{value!r} is not a port list: ports 1-65535 or ranges, comma-separated (443, 80,443, 8000-8080)"
+            )
+        for low, high in re.findall(r"(\d+)-(\d+)", value):
+            if int(low) > int(high):
+                raise ValueError(f"port range {low}-{high} runs backwards")
+        return value
 
 
 class PrivateEndpointRule(StrictModel):
@@ -83,6 +144,11 @@ class PrivateEndpointRule(StrictModel):
     _id = field_validator("service_resource_id")(
         lambda v: _matches(ARM_ID, v, "an Azure resource id (/subscriptions/<guid>/resourceGroups/...)")
     )
+
+    @model_validator(mode="after")
+    def _subresource(self) -> PrivateEndpointRule:
+        check_subresource(self.service_resource_id, self.subresource_target)
+        return self
 
 
 OutboundRule = Annotated[FqdnRule | ServiceTagRule | PrivateEndpointRule, Field(discriminator="type")]
@@ -100,10 +166,19 @@ class PrivateDnsZones(StrictModel):
 
     @field_validator("*")
     @classmethod
-    def _zone_ids(cls, value: str) -> str:
-        if "/providers/Microsoft.Network/privateDnsZones/" not in value:
-            raise ValueError(f"{value!r} is not a private DNS zone resource id")
-        return _matches(ARM_ID, value, "an Azure resource id")
+    def _zone_ids(cls, value: str, info: ValidationInfo) -> str:
+        if not PRIVATE_DNS_ZONE_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a private DNS zone resource id "
+                "(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/<zone>)"
+            )
+        expected = DNS_ZONES[str(info.field_name)]
+        zone = value.rsplit("/", 1)[-1]
+        if zone.lower() != expected:
+            raise ValueError(
+                f"is the zone {zone}; {info.field_name} private endpoints register in {expected}"
+            )
+        return value
 
 
 class PrivateEndpoints(StrictModel):
@@ -113,18 +188,43 @@ class PrivateEndpoints(StrictModel):
     @field_validator("subnet_id")
     @classmethod
     def _subnet(cls, value: str) -> str:
-        if "/virtualNetworks/" not in value or "/subnets/" not in value:
-            raise ValueError(
-                f"{value!r} is not a subnet resource id (…/virtualNetworks/<vnet>/subnets/<subnet>)"
-            )
-        return _matches(ARM_ID, value, "an Azure resource id")
+        return _matches(
+            SUBNET_ID,
+            value,
+            "a subnet resource id (…/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>)",
+        )
+
+
+class ServiceTagException(StrictModel):
+    """A broad service tag allowed outbound in production on purpose; the plan lists each."""
+
+    rule: str
+    reason: str = Field(min_length=10)
 
 
 class NetworkConfig(StrictModel):
     public_network_access: bool = False
     isolation_mode: IsolationMode = "AllowInternetOutbound"
     outbound_rules: dict[str, OutboundRule] = Field(default_factory=dict)
+    # A managed Azure Firewall is provisioned for FQDN rules; Basic costs far less than Standard.
+    firewall_sku: Literal["Basic", "Standard"] = "Standard"
+    service_tag_exceptions: list[ServiceTagException] = Field(default_factory=list)
     private_endpoints: PrivateEndpoints | None = None
+
+    @field_validator("outbound_rules")
+    @classmethod
+    def _rule_names(cls, rules: dict[str, OutboundRule]) -> dict[str, OutboundRule]:
+        from infra.model.network import REGISTRY_RULE
+
+        for name in rules:
+            if not OUTBOUND_RULE_NAME.fullmatch(name):
+                raise ValueError(
+                    f"outbound rule name {name!r} is not valid: 3-33 letters, digits, '_' and '-', "
+                    "starting with a letter or digit"
+                )
+            if name == REGISTRY_RULE:
+                raise ValueError(f"outbound rule name {name!r} is the platform's own (the registry path)")
+        return rules
 
     @model_validator(mode="after")
     def _consistent(self) -> NetworkConfig:
@@ -133,8 +233,19 @@ class NetworkConfig(StrictModel):
             raise ValueError(
                 f"FQDN outbound rules ({', '.join(fqdn)}) need isolation_mode AllowOnlyApprovedOutbound"
             )
+        tags = [name for name, rule in self.outbound_rules.items() if isinstance(rule, ServiceTagRule)]
+        if tags and self.isolation_mode != "AllowOnlyApprovedOutbound":
+            raise ValueError(
+                f"service tag outbound rules ({', '.join(tags)}) only apply under isolation_mode "
+                "AllowOnlyApprovedOutbound; AllowInternetOutbound already allows all outbound traffic"
+            )
         if self.outbound_rules and self.isolation_mode == "Disabled":
             raise ValueError("outbound_rules need a managed network: isolation_mode is Disabled")
+        unknown = sorted({e.rule for e in self.service_tag_exceptions} - set(tags))
+        if unknown:
+            raise ValueError(
+                f"service_tag_exceptions name {', '.join(unknown)}, which are not service tag rules"
+            )
         if not self.public_network_access and self.private_endpoints is None:
             raise ValueError(
                 "public_network_access is false but private_endpoints is not set: nobody could reach "
@@ -160,10 +271,28 @@ class LogAnalyticsConfig(StrictModel):
 
 class ContainerRegistryConfig(StrictModel):
     sku: Literal["Basic", "Standard", "Premium"] | None = None
+    # Premium only; by default on in production (zone redundancy is chosen at creation).
+    zone_redundant: bool | None = None
+    # Premium only: untagged manifests are deleted after this many days (0 deletes them at once).
+    untagged_retention_days: int = Field(7, ge=0, le=365)
+
+
+def _region(value: str) -> str:
+    if value not in REGIONS:
+        close = difflib.get_close_matches(value, sorted(REGIONS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else " (see `az account list-locations -o table`)"
+        raise ValueError(f"{value!r} is not an Azure region name{hint}")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
 
 
 class CreateRegistry(StrictModel):
-    replication_regions: list[Annotated[str, Field(pattern=LOCATION.pattern)]] = Field(min_length=1)
+    replication_regions: list[Region] = Field(min_length=1)
+    # Private by default: workspaces reach it through managed-network private endpoints, and the
+    # hub network through the registry's own private endpoint.
+    public_network_access: bool = False
 
     @field_validator("replication_regions")
     @classmethod
@@ -178,15 +307,19 @@ class RegistryConfig(StrictModel):
 
     create: CreateRegistry | None = None
     existing_id: str | None = None
+    # Whether the registry another stack owns accepts public traffic (its `create.public_network_access`):
+    # decides whether a workspace without a managed network can reach it.
+    existing_public_network_access: bool = False
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RegistryConfig:
         if (self.create is None) == (self.existing_id is None):
             raise ValueError("give exactly one of `create` (this stack owns the registry) or `existing_id`")
-        if self.existing_id is not None:
-            _matches(ARM_ID, self.existing_id, "an Azure resource id")
-            if "/providers/Microsoft.MachineLearningServices/registries/" not in self.existing_id:
-                raise ValueError(f"existing_id {self.existing_id!r} is not an Azure ML registry id")
+        if self.existing_id is not None and not ML_REGISTRY_ID.fullmatch(self.existing_id):
+            raise ValueError(
+                f"existing_id {self.existing_id!r} is not exactly an Azure ML registry id "
+                "(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.MachineLearningServices/registries/<name>)"
+            )
         return self
 
 
@@ -194,6 +327,13 @@ def _known_role(role: str) -> str:
     if role not in BUILTIN_ROLES:
         raise ValueError(f"unknown role {role!r}; known roles: {', '.join(sorted(BUILTIN_ROLES))}")
     return role
+
+
+def _object_id(value: str) -> str:
+    _matches(GUID, value, "an Entra object id (a GUID)")
+    if value == NIL_GUID:
+        raise ValueError("is the nil GUID, which no Entra object has; give the principal's object id")
+    return value
 
 
 class RoleException(StrictModel):
@@ -204,7 +344,7 @@ class RoleException(StrictModel):
     role: str
     reason: str = Field(min_length=10)
 
-    _guid = field_validator("object_id")(lambda v: _matches(GUID, v, "an Entra object id (a GUID)"))
+    _guid = field_validator("object_id")(_object_id)
 
     @field_validator("role")
     @classmethod
@@ -220,10 +360,6 @@ class RoleException(StrictModel):
 
 # Azure allows at most five notifications per budget.
 Thresholds = Annotated[list[Annotated[int, Field(gt=0, le=1000)]], Field(min_length=1, max_length=5)]
-# A fixed default keeps the program deterministic (no "today"); `python -m infra onboard` writes the
-# first of the current month into each new project's budget, since Azure wants a new budget to
-# start in the current month or later.
-DEFAULT_BUDGET_START = date(2026, 11, 1)
 
 
 def _unique_thresholds(values: list[int] | None) -> list[int] | None:
@@ -240,11 +376,9 @@ def _first_of_month(value: date | None) -> date | None:
 
 class BudgetDefaults(StrictModel):
     thresholds: Thresholds = Field(default_factory=lambda: [50, 80, 100])
-    start_date: date = DEFAULT_BUDGET_START
     currency_note: str | None = None
 
     _thresholds = field_validator("thresholds")(_unique_thresholds)
-    _start = field_validator("start_date")(_first_of_month)
 
 
 class EnvironmentConfig(StrictModel):
@@ -264,6 +398,9 @@ class EnvironmentConfig(StrictModel):
     registry: RegistryConfig
     storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     lock: LockLevel | Literal["none"] | None = None
+    # High business impact: less diagnostic data collected by the service, encrypted local scratch
+    # disks. Creation-time only. Default: on where `data-classification` is confidential or stricter.
+    hbi_workspace: bool | None = None
     gpu_quota: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     role_exceptions: list[RoleException] = Field(default_factory=list)
     budgets: BudgetDefaults = Field(default_factory=lambda: BudgetDefaults())
@@ -275,9 +412,7 @@ class EnvironmentConfig(StrictModel):
     _short = field_validator("short_name")(
         lambda v: _matches(naming.ENVIRONMENT_PATTERN, v, f"a valid short name ({naming.ENVIRONMENT_RULE})")
     )
-    _location = field_validator("location")(
-        lambda v: _matches(LOCATION, v, "an Azure region name such as westeurope")
-    )
+    _location = field_validator("location")(_region)
     _owner = field_validator("owner")(lambda v: _matches(EMAIL, v, "an email address"))
     _tags = field_validator("tags")(_check_tags)
 
@@ -299,7 +434,35 @@ class EnvironmentConfig(StrictModel):
             raise ValueError(
                 f"container_registry.sku {sku} cannot disable public access; private registries need Premium"
             )
+        if self.container_registry.zone_redundant and self.acr_sku != "Premium":
+            raise ValueError(f"container_registry.zone_redundant needs sku Premium (is {self.acr_sku})")
         return self
+
+    @model_validator(mode="after")
+    def _service_tags(self) -> EnvironmentConfig:
+        if not self.production:
+            return self
+        excepted = {e.rule for e in self.network.service_tag_exceptions}
+        broad = [
+            f"{name} ({rule.service_tag})"
+            for name, rule in sorted(self.network.outbound_rules.items())
+            if isinstance(rule, ServiceTagRule)
+            and is_exfiltration_tag(rule.service_tag)
+            and name not in excepted
+        ]
+        if broad:
+            raise ValueError(
+                f"network.outbound_rules {', '.join(broad)} allow a service tag that covers every Azure "
+                "customer's endpoints, which Microsoft names a data exfiltration path; use a private "
+                "endpoint or FQDN rule for the one resource you need, or record "
+                "network.service_tag_exceptions: [{rule, reason}]"
+            )
+        return self
+
+    @property
+    def zone_redundant_registry(self) -> bool:
+        chosen = self.container_registry.zone_redundant
+        return chosen if chosen is not None else (self.production and self.acr_sku == "Premium")
 
     @property
     def acr_sku(self) -> str:
@@ -352,7 +515,7 @@ class Principal(StrictModel):
     kind: PrincipalKind
     name: str = ""
 
-    _guid = field_validator("object_id")(lambda v: _matches(GUID, v, "an Entra object id (a GUID)"))
+    _guid = field_validator("object_id")(_object_id)
 
 
 class AccessConfig(StrictModel):
@@ -436,6 +599,15 @@ class ProjectSettings(StrictModel):
     def _cluster_names(cls, clusters: dict[str, ClusterConfig]) -> dict[str, ClusterConfig]:
         for name in clusters:
             naming.check_compute_name(name)
+            if name.lower() == naming.IMAGE_BUILD_CLUSTER:
+                raise ValueError(f"cluster name {name!r} is the platform's image-build cluster; pick another")
+        lower: dict[str, str] = {}
+        for name in clusters:
+            other = lower.setdefault(name.lower(), name)
+            if other != name:
+                raise ValueError(
+                    f"clusters {other!r} and {name!r} differ only in case; compute names ignore case"
+                )
         return clusters
 
 

@@ -5,13 +5,16 @@ branch would deploy, code included, not only its configuration."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
+from infra.model.budget import AS_OF_VARIABLE
 from infra.plan.states import State, StateError, empty_state, from_plan_document
 
 
@@ -36,8 +39,10 @@ def worktree(root: Path, ref: str) -> Iterator[Path]:
             _git(root, "worktree", "remove", "--force", str(path))
 
 
-def plan_in(checkout: Path, stack: str, ref: str) -> State:
-    """The offline plan of `stack` in `checkout`, by that revision's own `python -m infra plan`."""
+def plan_in(checkout: Path, stack: str, ref: str, as_of: date) -> State:
+    """The offline plan of `stack` in `checkout`, by that revision's own `python -m infra plan`,
+    on the same date as the head (budgets start in the month of the plan date), given as the
+    environment variable `pulumi up` reads, which revisions before `--as-of` ignore."""
     source = f"plan of {ref}"
     if not (checkout / "stacks" / f"Pulumi.{stack}.yaml").is_file():
         return empty_state(stack, f"{source} (no stack {stack} there: everything is new)")
@@ -48,6 +53,7 @@ def plan_in(checkout: Path, stack: str, ref: str) -> State:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, AS_OF_VARIABLE: as_of.isoformat()},
     )
     if run.returncode != 0 or not output.is_file():
         tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-5:])

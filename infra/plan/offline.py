@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from infra.config.loader import NAMESPACE, SECRET_PLACEHOLDER, Layout, read_stack_config
+from infra.model.budget import AS_OF_VARIABLE
 from infra.plan.runtime import Plan, RecordingMonitor, run_main, secret_placeholder
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PULUMI_PROJECT = "mlplatform"
 
 
-def plan_stack(stack: str, root: Path = REPOSITORY, monitor: RecordingMonitor | None = None) -> Plan:
-    """Run `__main__.py` of `root` for `stack` under mocks with the config the CLI would pass."""
+def plan_stack(
+    stack: str, root: Path = REPOSITORY, monitor: RecordingMonitor | None = None, *, as_of: date | None = None
+) -> Plan:
+    """Run `__main__.py` of `root` for `stack` under mocks with the config the CLI would pass, on
+    the date `as_of` (default: $MLPLATFORM_AS_OF, else today), as the program reads it."""
     layout = Layout(root)
     if stack not in layout.stacks():
         from infra.config.errors import ConfigError, ConfigIssue
@@ -26,14 +34,32 @@ def plan_stack(stack: str, root: Path = REPOSITORY, monitor: RecordingMonitor | 
             [ConfigIssue(layout.relative(layout.stack_file(stack)), "", f"no such stack; stacks: {known}")]
         )
     config = read_stack_config(layout, stack)
-    return run_main(
-        root,
-        stack=stack,
-        project=PULUMI_PROJECT,
-        config=_fingerprinted(layout, stack, config.values),
-        secret_keys=config.secret_keys,
-        monitor=monitor,
-    )
+    with _as_of(as_of):
+        return run_main(
+            root,
+            stack=stack,
+            project=PULUMI_PROJECT,
+            config=_fingerprinted(layout, stack, config.values),
+            secret_keys=config.secret_keys,
+            monitor=monitor,
+        )
+
+
+@contextmanager
+def _as_of(day: date | None) -> Iterator[None]:
+    """The program reads its date as `pulumi up` gives it, from the environment."""
+    if day is None:
+        yield
+        return
+    before = os.environ.get(AS_OF_VARIABLE)
+    os.environ[AS_OF_VARIABLE] = day.isoformat()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(AS_OF_VARIABLE, None)
+        else:
+            os.environ[AS_OF_VARIABLE] = before
 
 
 def _fingerprinted(layout: Layout, stack: str, values: dict[str, str]) -> dict[str, str]:

@@ -6,17 +6,17 @@ import pytest
 
 from infra.plan.offline import plan_stack
 from infra.plan.runtime import Plan
-from tests.infra.sandbox import Sandbox
+from tests.infra.sandbox import AS_OF, Sandbox
 
 
 @pytest.fixture(scope="session")
 def dev_plan() -> Plan:
-    return plan_stack("dev")
+    return plan_stack("dev", as_of=AS_OF)
 
 
 @pytest.fixture(scope="session")
 def prod_plan() -> Plan:
-    return plan_stack("prod")
+    return plan_stack("prod", as_of=AS_OF)
 
 
 @pytest.fixture

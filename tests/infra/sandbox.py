@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import copy
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from infra.config.loader import Layout, load_platform
+from infra.model import PlatformModel, resolve
+from infra.plan.fake_ids import FAKE_SUBSCRIPTION, FAKE_TENANT
 from infra.plan.offline import REPOSITORY, plan_stack
 from infra.plan.runtime import Plan, RecordingMonitor
+
+# The date the tests plan on: budgets created then start in December 2026.
+AS_OF = date(2026, 12, 1)
+
+
+def model_of(root: Path, stack: str, as_of: date = AS_OF) -> PlatformModel:
+    """The platform model the program renders for `stack`, with the offline plan's ids."""
+    platform = load_platform(Layout(root), stack, as_of=as_of)
+    return resolve(platform, subscription=FAKE_SUBSCRIPTION, tenant=FAKE_TENANT, as_of=as_of)
 
 
 def example_environment(stack: str) -> dict[str, Any]:
@@ -45,8 +58,11 @@ class Sandbox:
     def remove_project(self, filename: str) -> None:
         (self.root / "stacks" / "projects" / filename).unlink()
 
-    def plan(self, stack: str, monitor: RecordingMonitor | None = None) -> Plan:
-        return plan_stack(stack, self.root, monitor=monitor)
+    def plan(self, stack: str, monitor: RecordingMonitor | None = None, as_of: date = AS_OF) -> Plan:
+        return plan_stack(stack, self.root, monitor=monitor, as_of=as_of)
+
+    def model(self, stack: str, as_of: date = AS_OF) -> PlatformModel:
+        return model_of(self.root, stack, as_of)
 
     @classmethod
     def from_examples(cls, root: Path) -> Sandbox:

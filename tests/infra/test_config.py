@@ -175,7 +175,8 @@ def test_yaml_syntax_error_gives_line_and_column(sandbox: Sandbox) -> None:
     sandbox.project("broken.yaml", "name: broken\nclusters: [unclosed\n")
     error = plan_error(sandbox)
     broken = [issue for issue in error.issues if issue.file == "stacks/projects/broken.yaml"]
-    assert len(broken) == 1 and "not valid YAML (line" in broken[0].message
+    assert len(broken) == 1 and "not valid YAML (column 1)" in broken[0].message
+    assert broken[0].line == 3 and str(broken[0]).startswith("stacks/projects/broken.yaml:3: not valid YAML")
 
 
 def test_private_network_without_private_endpoints_is_refused(sandbox: Sandbox) -> None:

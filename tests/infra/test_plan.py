@@ -35,7 +35,8 @@ def test_json_plan_has_every_resource_with_its_wiring(prod_plan: Plan) -> None:
     assert compute["options"]["delete_before_replace"] is True
     workspace = next(r for r in document["resources"] if r["name"] == "nlp-research-workspace")
     assert workspace["options"]["protect"] is True
-    assert document["summary"]["azure-native:machinelearningservices:Compute"] == 2
+    # a100 and t4, and the image-build cluster prod needs with its private container registry
+    assert document["summary"]["azure-native:machinelearningservices:Compute"] == 3
     assert document["outputs"]["environment"] == "prod"
 
 
@@ -66,10 +67,15 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     outputs = dev_plan.outputs
     assert set(outputs) == {
         "environment", "location", "subscription_id", "tenant_id", "shared_resource_group",
-        "registry", "platform_identity", "projects",
+        "registry", "projects",
     }  # fmt: skip
     nlp = outputs["projects"]["nlp-research"]
-    assert set(nlp) == {"resource_group", "workspace_name", "workspace_id", "storage_account", "clusters"}
+    assert set(nlp) == {
+        "resource_group", "workspace_name", "workspace_id", "storage_account", "key_vault",
+        "container_registry", "workspace_identity", "registry_path", "clusters",
+    }  # fmt: skip
+    assert nlp["registry_path"] == "managed network private endpoint"
+    assert set(nlp["workspace_identity"]) == {"id", "client_id", "principal_id"}
     assert nlp["clusters"]["t4"] == {
         "name": "t4",
         "id": f"{nlp['workspace_id']}/computes/t4",
@@ -132,7 +138,8 @@ def test_cli_reports_configuration_problems_with_exit_code_2(sandbox: Sandbox) -
     sandbox.project("broken.yaml", {"name": "Broken", "environments": {"dev": None}})
     result = run_cli("validate", cwd=sandbox.root)
     assert result.returncode == 2
-    assert "stacks/projects/broken.yaml: name: 'Broken' is not a valid project name" in result.stderr
+    assert "stacks/projects/broken.yaml:1: name: 'Broken' is not a valid project name" in result.stderr
+    assert "Traceback" not in result.stderr
     assert "stacks/projects/broken.yaml: owner: required field is missing" in result.stderr
     assert run_cli("plan", "--stack", "dev", cwd=sandbox.root).returncode == 2
 

@@ -68,7 +68,7 @@ def test_expect_no_changes_tells_changes_from_errors(sandbox: Sandbox) -> None:
     assert refused.returncode == EXIT_REFUSED
     assert "Changes of stack 'dev'" in refused.stdout and "Changes of stack 'prod'" in refused.stdout
     assert (
-        "stack prod: this change makes 2 change(s)" in refused.stderr and "stack dev:" not in refused.stderr
+        "stack prod: this change makes 4 change(s)" in refused.stderr and "stack dev:" not in refused.stderr
     )
 
 

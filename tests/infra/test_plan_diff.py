@@ -82,6 +82,8 @@ def test_removing_a_project_from_production_is_refused(sandbox: Sandbox) -> None
 
     diff, _, _ = changed(sandbox, "prod", set_project(sandbox, "nlp-research", leave_prod))
     assert sorted(diff.refusals) == [
+        "azure-native:containerregistry:Registry nlp-research-container-registry is protected and would be deleted",
+        "azure-native:keyvault:Vault nlp-research-key-vault is protected and would be deleted",
         "azure-native:machinelearningservices:Workspace nlp-research-workspace is protected and would be deleted",
         "azure-native:storage:StorageAccount nlp-research-storage is protected and would be deleted",
     ]
@@ -132,11 +134,11 @@ def test_a_prefix_change_in_prod_replaces_protected_resources_and_is_refused(san
     diff, _, _ = changed(sandbox, "prod", lambda: sandbox.stack("prod", environment))
     refused = {refusal.split(" is protected")[0] for refusal in diff.refusals}
     assert refused == {
-        "azure-native:keyvault:Vault key-vault",
+        "azure-native:keyvault:Vault nlp-research-key-vault",
         "azure-native:storage:StorageAccount nlp-research-storage",
         "azure-native:machinelearningservices:Workspace nlp-research-workspace",
         "azure-native:machinelearningservices:Registry ml-registry",
-        "azure-native:containerregistry:Registry container-registry",
+        "azure-native:containerregistry:Registry nlp-research-container-registry",
     }
     vault = next(r for r in diff.refusals if "key-vault " in r)
     assert vault.endswith("would be replaced: resourceGroupName, vaultName forces a new resource")
@@ -464,6 +466,7 @@ def test_dev_managed_network_moves_only_towards_isolation(
     sandbox: Sandbox, before: str, after: str, refused: bool
 ) -> None:
     environment = example_environment("dev")
+    environment["registry"]["existing_public_network_access"] = True  # reachable without a managed network
     environment["network"]["isolation_mode"] = before
     sandbox.stack("dev", environment)
     environment["network"]["isolation_mode"] = after

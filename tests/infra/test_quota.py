@@ -11,7 +11,7 @@ from infra.config.errors import ConfigIssue
 from infra.plan.offline import REPOSITORY
 from infra.plan.sections import plan_sections
 from infra.policy.quota import capacity_lines
-from tests.infra.sandbox import Sandbox, example_environment, example_project
+from tests.infra.sandbox import Sandbox, example_environment, example_project, model_of
 
 T4 = "standardNCASv3_T4Family"
 A100 = "StandardNCADSA100v4Family"
@@ -90,8 +90,9 @@ def test_unknown_family_in_quota_is_refused(sandbox: Sandbox) -> None:
 
 
 def test_capacity_section_per_project_and_total() -> None:
-    platform = load_platform(Layout(REPOSITORY), "prod")
-    section = next(s for s in plan_sections(platform) if s.title.startswith("GPU capacity"))
+    section = next(
+        s for s in plan_sections(model_of(REPOSITORY, "prod")) if s.title.startswith("GPU capacity")
+    )
     lines = [" ".join(line.split()) for line in section.lines]
     assert lines[0] == "project family clusters max nodes max GPUs vCPUs share of quota"
     # prod: nlp-research a100 is 2 x NC96ads_A100_v4 (4 GPUs, 96 vCPUs); t4 is 4 x NC4as_T4_v3.

@@ -41,63 +41,116 @@ def test_storage_accounts_are_locked_down(plan: Plan) -> None:
 def test_key_vault_uses_rbac_purge_protection_and_configured_retention(
     dev_plan: Plan, prod_plan: Plan
 ) -> None:
-    for plan, retention in ((dev_plan, 7), (prod_plan, 90)):
-        (vault,) = plan.by_type(VAULT)
-        properties = vault.inputs["properties"]
-        assert properties["enableRbacAuthorization"] is True
-        assert properties["enablePurgeProtection"] is True
-        assert properties["softDeleteRetentionInDays"] == retention
-        assert "accessPolicies" not in properties
+    for plan, retention, count in ((dev_plan, 7, 2), (prod_plan, 90, 1)):
+        vaults = plan.by_type(VAULT)
+        assert len(vaults) == count  # one per project: no project reads another's secrets
+        for vault in vaults:
+            properties = vault.inputs["properties"]
+            assert properties["enableRbacAuthorization"] is True
+            assert properties["enablePurgeProtection"] is True
+            assert properties["softDeleteRetentionInDays"] == retention
+            assert "accessPolicies" not in properties
+            assert vault.parent.split("::")[-1] in {"nlp-research", "vision-lab"}
+    (prod_vault,) = prod_plan.by_type(VAULT)
+    assert prod_vault.inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert prod_vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
 
 
 def test_container_registry_has_no_admin_user_and_is_premium_when_private(
     dev_plan: Plan, prod_plan: Plan
 ) -> None:
-    (dev_acr,) = dev_plan.by_type(ACR)
+    assert len(dev_plan.by_type(ACR)) == 2  # one per project: no project overwrites another's images
     (prod_acr,) = prod_plan.by_type(ACR)
-    for acr in (dev_acr, prod_acr):
+    for acr in [*dev_plan.by_type(ACR), prod_acr]:
         assert acr.inputs["adminUserEnabled"] is False
         assert acr.inputs["anonymousPullEnabled"] is False
     assert prod_acr.inputs["publicNetworkAccess"] == "Disabled"
     assert prod_acr.inputs["sku"]["name"] == "Premium"
+    assert prod_acr.inputs["zoneRedundancy"] == "Enabled"
+    assert prod_acr.inputs["policies"] == {
+        "exportPolicy": {"status": "disabled"},
+        "retentionPolicy": {"days": 7, "status": "enabled"},
+    }
+    for acr in dev_plan.by_type(ACR):  # Standard: the Premium policies do not exist there
+        assert acr.inputs["sku"]["name"] == "Standard" and "policies" not in acr.inputs
 
 
-def test_workspaces_use_identity_auth_and_the_shared_services(plan: Plan) -> None:
-    shared = {r.type: r.urn for r in plan.resources if r.parent.endswith("SharedServices::shared")}
+def test_monitoring_accepts_entra_id_only(plan: Plan) -> None:
+    (logs,) = plan.by_type("azure-native:operationalinsights:Workspace")
+    assert logs.inputs["features"] == {"disableLocalAuth": True}
+    insights = plan.by_type("azure-native:applicationinsights:Component")
+    assert len(insights) == len(plan.by_type(WORKSPACE))
+    for component in insights:
+        assert component.inputs["disableLocalAuth"] is True
+        assert component.inputs["workspaceResourceId"] == logs.id
+
+
+def test_workspaces_use_their_own_user_assigned_identity_and_resources(plan: Plan) -> None:
+    identities = {r.id: r for r in plan.by_type("azure-native:managedidentity:UserAssignedIdentity")}
     for workspace in plan.by_type(WORKSPACE):
         inputs = workspace.inputs
+        project = workspace.parent.split("::")[-1]
         assert inputs["kind"] == "Default"
         assert inputs["systemDatastoresAuthMode"] == "identity"
-        assert inputs["identity"]["type"] == "SystemAssigned,UserAssigned"
-        assert inputs["identity"]["userAssignedIdentities"] == [
-            r.id for r in plan.by_type("azure-native:managedidentity:UserAssignedIdentity")
-        ]
+        # User-assigned only: with a system-assigned identity as well, the service uses that one
+        # and creates its role assignments itself.
+        assert inputs["identity"] == {
+            "type": "UserAssigned",
+            "userAssignedIdentities": [inputs["primaryUserAssignedIdentity"]],
+        }
+        assert identities[inputs["primaryUserAssignedIdentity"]].parent == workspace.parent
         assert inputs["v1LegacyMode"] is False
-        assert inputs["allowPublicAccessWhenBehindVnet"] is False
-        for setting, shared_type in (
+        assert "allowPublicAccessWhenBehindVnet" not in inputs  # deprecated: publicNetworkAccess decides
+        for setting, type_ in (
             ("keyVault", VAULT),
             ("containerRegistry", ACR),
+            ("storageAccount", STORAGE),
             ("applicationInsights", "azure-native:applicationinsights:Component"),
         ):
-            assert shared[shared_type] in workspace.property_dependencies[setting]
+            (own,) = [r for r in plan.by_type(type_) if r.parent == workspace.parent]
+            assert inputs[setting] == own.id, (project, setting)
+            assert own.urn in workspace.property_dependencies[setting]
+
+
+def test_private_registries_build_images_on_a_cpu_cluster(dev_plan: Plan, prod_plan: Plan) -> None:
+    (workspace,) = prod_plan.by_type(WORKSPACE)
+    assert workspace.inputs["imageBuildCompute"] == "image-build"
+    builder = prod_plan.get(COMPUTE, "nlp-research-image-build")
+    aml = builder.inputs["properties"]["properties"]
+    assert aml["vmSize"] == "Standard_DS3_v2"  # Microsoft: only CPU sizes build images
+    assert aml["scaleSettings"]["minNodeCount"] == 0 and aml["enableNodePublicIp"] is False
+    for workspace in dev_plan.by_type(WORKSPACE):  # a public registry builds with ACR Tasks
+        assert "imageBuildCompute" not in workspace.inputs
+
+
+def test_high_business_impact_follows_the_data_classification(dev_plan: Plan, prod_plan: Plan) -> None:
+    # prod is tagged data-classification: confidential, dev internal
+    assert [w.inputs["hbiWorkspace"] for w in prod_plan.by_type(WORKSPACE)] == [True]
+    assert {w.inputs["hbiWorkspace"] for w in dev_plan.by_type(WORKSPACE)} == {False}
 
 
 def test_network_settings_follow_the_environment(dev_plan: Plan, prod_plan: Plan) -> None:
     for workspace in dev_plan.by_type(WORKSPACE):
         assert workspace.inputs["publicNetworkAccess"] == "Enabled"
         assert workspace.inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+        assert "firewallSku" not in workspace.inputs["managedNetwork"]  # no FQDN rules, no firewall
     (workspace,) = prod_plan.by_type(WORKSPACE)
     network = workspace.inputs["managedNetwork"]
     assert workspace.inputs["publicNetworkAccess"] == "Disabled"
     assert network["isolationMode"] == "AllowOnlyApprovedOutbound"
+    assert network["firewallSku"] == "Standard"
     assert network["outboundRules"]["pypi"] == {
         "category": "UserDefined",
         "destination": "pypi.org",
         "type": "FQDN",
     }
-    assert (
-        network["outboundRules"]["azure-frontdoor"]["destination"]["serviceTag"] == "AzureFrontDoor.FrontEnd"
-    )
+    # Microsoft's HuggingFace list is there, and no broad service tag at all
+    destinations = {r.get("destination") for r in network["outboundRules"].values() if r["type"] == "FQDN"}
+    assert {
+        "docker.io", "*.docker.io", "*.docker.com", "production.cloudflare.docker.com",
+        "cdn.auth0.com", "cdn-lfs.huggingface.co",
+    } <= destinations  # fmt: skip
+    assert not [r for r in network["outboundRules"].values() if r["type"] == "ServiceTag"]
     for resource in prod_plan.by_type(STORAGE) + prod_plan.by_type(ACR) + prod_plan.by_type(ML_REGISTRY):
         assert resource.inputs["publicNetworkAccess"] == "Disabled", resource.urn
 
@@ -125,6 +178,8 @@ def test_clusters_get_a_public_ip_only_without_a_managed_network(sandbox) -> Non
 
     environment = example_environment("dev")
     environment["network"]["isolation_mode"] = "Disabled"
+    # without a managed network, the registry must take public traffic (checked: test_network_paths)
+    environment["registry"]["existing_public_network_access"] = True
     sandbox.stack("dev", environment)
     clusters = sandbox.plan("dev").by_type(COMPUTE)
     assert clusters and all(
@@ -184,10 +239,13 @@ def test_stateful_resources_are_protected_and_locked_in_production_only(
     for resource in prod_plan.resources:
         assert resource.options.get("protect", False) == (resource.type in STATEFUL), resource.urn
     assert not any(resource.options.get("protect") for resource in dev_plan.resources)
-    locked = {lock.inputs["scope"] for lock in prod_plan.by_type(LOCK)}
-    for type_ in (WORKSPACE, STORAGE, VAULT, ML_REGISTRY):
-        for resource in prod_plan.by_type(type_):
-            assert resource.id in locked, resource.urn
+    locks = prod_plan.by_type(LOCK)
+    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"}
+    locked = {lock.inputs["scope"] for lock in locks}
+    # The data: storage and Key Vault. Not the workspace, whose computes and endpoints are children
+    # that inherit a lock, nor the registry, on which every workspace's managed network creates
+    # and deletes private endpoint connections.
+    assert locked == {r.id for r in prod_plan.by_type(STORAGE) + prod_plan.by_type(VAULT)}
     assert dev_plan.by_type(LOCK) == []
 
 
@@ -204,12 +262,14 @@ def test_private_endpoints_with_dns_zone_groups_in_production_only(dev_plan: Pla
     (storage,) = prod_plan.by_type(STORAGE)
     (vault,) = prod_plan.by_type(VAULT)
     (acr,) = prod_plan.by_type(ACR)
+    (registry,) = prod_plan.by_type(ML_REGISTRY)
     assert endpoints == {
         (workspace.id, "amlworkspace"),
         (storage.id, "blob"),
         (storage.id, "file"),
         (vault.id, "vault"),
         (acr.id, "registry"),
+        (registry.id, "amlregistry"),
     }
     subnets = {pe.inputs["subnet"]["id"] for pe in prod_plan.by_type(PRIVATE_ENDPOINT)}
     assert subnets == {
@@ -217,12 +277,23 @@ def test_private_endpoints_with_dns_zone_groups_in_production_only(dev_plan: Pla
         "Microsoft.Network/virtualNetworks/vnet-hub-weu/subnets/snet-ml-private-endpoints"
     }
     zones = {
-        group.inputs["privateEndpointName"]: sorted(z["name"] for z in group.inputs["privateDnsZoneConfigs"])
+        group.inputs["privateEndpointName"]: sorted(
+            z["privateDnsZoneId"].rsplit("/", 1)[-1] for z in group.inputs["privateDnsZoneConfigs"]
+        )
         for group in prod_plan.by_type(DNS_ZONE_GROUP)
     }
-    workspace_pe = next(n for n in zones if n.endswith("-amlworkspace"))
-    assert zones[workspace_pe] == ["amlworkspace", "notebooks"]
-    assert len(zones) == 5
+    # Microsoft Learn, "Azure Private Endpoint private DNS zone values"
+    assert zones == {
+        "pe-mlw-mlp-prd-nlp-research-amlworkspace": [
+            "privatelink.api.azureml.ms",
+            "privatelink.notebooks.azure.net",
+        ],
+        "pe-stmlpprdnlpresearch93d5-blob": ["privatelink.blob.core.windows.net"],
+        "pe-stmlpprdnlpresearch93d5-file": ["privatelink.file.core.windows.net"],
+        "pe-kvmlpprdnlpresearch93d5-vault": ["privatelink.vaultcore.azure.net"],
+        "pe-crmlpprdnlpresearch93d5-registry": ["privatelink.azurecr.io"],
+        "pe-mlr-mlp-prd-0a71-amlregistry": ["privatelink.api.azureml.ms"],
+    }
 
 
 def test_registry_is_created_in_prod_and_referenced_in_dev(dev_plan: Plan, prod_plan: Plan) -> None:
@@ -244,3 +315,45 @@ def test_every_child_has_a_parent_component(plan: Plan) -> None:
     for resource in plan.resources:
         if resource.custom:
             assert resource.parent.split("::")[-2].split("$")[-1].startswith("mlplatform:"), resource.urn
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_workspace_has_a_network_path_to_its_registry(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    """Read from the plan alone: the registry the stack outputs name, and for each workspace the
+    managed network's private endpoint rule to it (sub-resource amlregistry), approved by the
+    workspace identity; a registry this stack owns also has its private endpoint in the hub."""
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    registry_id = plan.outputs["registry"]["id"]
+    workspaces = plan.by_type(WORKSPACE)
+    assert workspaces
+    for workspace in workspaces:
+        network = workspace.inputs["managedNetwork"]
+        assert network["isolationMode"] != "Disabled"
+        paths = [
+            rule
+            for rule in network["outboundRules"].values()
+            if rule["type"] == "PrivateEndpoint"
+            and rule["destination"] == {"serviceResourceId": registry_id, "subresourceTarget": "amlregistry"}
+        ]
+        assert len(paths) == 1, workspace.urn
+        approver = [
+            r
+            for r in plan.by_type("azure-native:authorization:RoleAssignment")
+            if r.inputs["scope"] == registry_id
+            and r.inputs["roleDefinitionId"].endswith("/b556d68e-0be0-4f35-a333-ad7ee1ce17ea")
+            and r.parent
+            == workspace.parent.replace(
+                "mlplatform:project:Project::", "mlplatform:project:Project$mlplatform:access:ProjectAccess::"
+            )
+            + "-access"
+        ]
+        assert len(approver) == 1 and approver[0].urn in workspace.dependencies
+    if plan.outputs["registry"]["managed"]:
+        (endpoint,) = [
+            pe
+            for pe in plan.by_type(PRIVATE_ENDPOINT)
+            if pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == registry_id
+        ]
+        assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["amlregistry"]

@@ -182,3 +182,43 @@ def test_every_make_command_the_readme_shows_expands_to_a_valid_cli_call() -> No
             build_parser().parse_args(_make_command(*words[1:]))
             checked += 1
     assert checked >= 5
+
+
+FAKE_GH = """#!/usr/bin/env bash
+# records each call; answers the comment list with the ids of comments whose body has the marker
+echo "$*" >> "$GH_LOG"
+if [ "$2" = "--paginate" ]; then cat "$GH_COMMENTS"; fi
+"""
+
+
+def test_upsert_comment_updates_the_stacks_comment_in_place_or_creates_one(tmp_path: Path) -> None:
+    (tmp_path / "gh").write_text(FAKE_GH)
+    (tmp_path / "gh").chmod(0o755)
+    body = tmp_path / "body.md"
+    body.write_text("<!-- mlplatform-preview:prod -->\nchanges\n")
+    log, comments = tmp_path / "log", tmp_path / "comments"
+    script = ROOT / ".github" / "scripts" / "upsert-comment"
+
+    def run(existing: str) -> list[str]:
+        comments.write_text(existing)
+        log.write_text("")
+        env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "GH_LOG": str(log), "GH_COMMENTS": str(comments)}
+        subprocess.run(
+            ["bash", str(script), "org/repo", "17", "<!-- mlplatform-preview:prod -->", str(body)],
+            env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return log.read_text().splitlines()
+
+    created = run("")
+    assert created[0].startswith("api --paginate repos/org/repo/issues/17/comments --jq ")
+    assert 'select(.body | startswith("<!-- mlplatform-preview:prod -->"))' in created[0]
+    assert created[1] == f"api --method POST repos/org/repo/issues/17/comments -F body=@{body}"
+    updated = run("4242\n4343\n")
+    assert updated[1] == f"api --method PATCH repos/org/repo/issues/comments/4242 -F body=@{body}"
+    refused = subprocess.run(
+        ["bash", str(script), "org/repo", "17; rm -rf /", "m", str(body)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2 and "not a pull request number" in refused.stderr

@@ -138,8 +138,10 @@ def _replaces(resource: Resource, path: str, table_rule: ForceNew) -> bool:
 def _property_changes(
     old: Resource, new: Resource, rule: ForceNew, recreated: frozenset[str]
 ) -> tuple[PropertyChange, ...]:
-    computed, was_computed = set(new.computed), set(old.computed)
     waits_on_new = any(dep in recreated for dep in new.dependencies)
+    if not waits_on_new and old.inputs == new.inputs:
+        return ()  # most resources of a plan: one comparison in C instead of a walk of every leaf
+    computed, was_computed = set(new.computed), set(old.computed)
     changes = []
     for path, before, after in _leaf_changes(dict(old.inputs), dict(new.inputs)):
         is_computed = path in computed

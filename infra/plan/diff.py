@@ -236,28 +236,35 @@ def diff_states(base: State, head: State) -> PlanDiff:
     result = PlanDiff(head.stack, base.source)
     unknown_types: set[str] = set()
     recreated: set[str] = {urn for urn in after if urn not in before}
-    steps: dict[str, Step] = {}
-    # replacements make what depends on them see new computed values: repeat until nothing new
-    while True:
-        for urn in sorted(set(before) | set(after)):
-            old, new = before.get(urn), after.get(urn)
-            if new is None:
-                assert old is not None
-                steps[urn] = Step("delete", urn, old.type, old.name, old, None)
-                continue
-            if old is None:
-                steps[urn] = Step("create", urn, new.type, new.name, None, new)
-                continue
-            rule, known = force_new_for(new.type, tuple(new.inputs))
-            if not known:
-                unknown_types.add(new.type)
-            changes = _property_changes(old, new, rule, frozenset(recreated))
-            op = "replace" if any(c.replace for c in changes) else "update" if changes else "same"
-            steps[urn] = Step(op, urn, new.type, new.name, old, new, changes)
-        now = {urn for urn, step in steps.items() if step.op in ("create", "replace")}
-        if now <= recreated:
-            break
-        recreated |= now
+
+    def step_of(urn: str) -> Step:
+        old, new = before.get(urn), after.get(urn)
+        if new is None:
+            assert old is not None
+            return Step("delete", urn, old.type, old.name, old, None)
+        if old is None:
+            return Step("create", urn, new.type, new.name, None, new)
+        rule, known = force_new_for(new.type, tuple(new.inputs))
+        if not known:
+            unknown_types.add(new.type)
+        changes = _property_changes(old, new, rule, frozenset(recreated))
+        op = "replace" if any(c.replace for c in changes) else "update" if changes else "same"
+        return Step(op, urn, new.type, new.name, old, new, changes)
+
+    steps = {urn: step_of(urn) for urn in set(before) | set(after)}
+    # a replacement gives what depends on it new computed values (a new identity's principal id):
+    # recompute those, until no new replacement follows
+    fresh = {urn for urn, step in steps.items() if step.op == "replace"}
+    while fresh:
+        recreated |= fresh
+        again = [
+            urn
+            for urn, step in steps.items()
+            if step.op in ("same", "update") and step.new and fresh.intersection(step.new.dependencies)
+        ]
+        for urn in again:
+            steps[urn] = step_of(urn)
+        fresh = {urn for urn in again if steps[urn].op == "replace"}
     result.steps = [steps[urn] for urn in sorted(steps)]
     for step in result.steps:
         result.refusals += _refusals(step)

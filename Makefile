@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph
+.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph mutate
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -56,3 +56,11 @@ bench: sync
 
 bench-diff: sync
 	$(RUN) python bench/diff_scale.py
+
+# Mutation testing of the security- and money-relevant modules ([tool.mutmut] in pyproject.toml):
+# a report like the benchmarks, not part of `make test`. MUTATE=<glob> narrows it, e.g.
+# MUTATE='infra.roles*'. Prints the kill rate and every surviving mutant.
+mutate: sync
+	rm -rf mutants
+	$(RUN) mutmut run $(MUTATE) || true
+	$(RUN) python bench/mutation_report.py

@@ -49,7 +49,7 @@ ENVIRONMENTS = ("dev", "prod")
 # Cluster shapes a real organisation onboards: cheap T4s for evaluation, V100/A100 for training,
 # a few H100 nodes for large models. Every size comes from infra/skus.py.
 _CLUSTER_SHAPES: tuple[tuple[str, str, int, str], ...] = (
-    ("t4", "Standard_NC4as_T4_v3", 4, "LowPriority"),
+    ("t4-small", "Standard_NC4as_T4_v3", 4, "LowPriority"),
     ("t4-large", "Standard_NC16as_T4_v3", 2, "LowPriority"),
     ("v100", "Standard_NC6s_v3", 2, "Dedicated"),
     ("v100x4", "Standard_NC24s_v3", 1, "Dedicated"),

@@ -291,6 +291,35 @@ def _version() -> str:
         return "unknown (not installed: run `make sync`)"
 
 
+def cmd_check_live(args: argparse.Namespace) -> int:
+    import os
+
+    from infra.config.loader import Layout, load_platform
+    from infra.live_check import CredentialsMissing, arm_get_json, run
+
+    platform = load_platform(Layout(_root(args)), args.stack)
+    subscription = (
+        args.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or os.environ.get("ARM_SUBSCRIPTION_ID")
+    )
+    if not subscription:
+        print("error: give --subscription (or set AZURE_SUBSCRIPTION_ID)", file=sys.stderr)
+        return 2
+    try:
+        get_json = arm_get_json(managed_identity=args.managed_identity)
+    except CredentialsMissing as error:
+        print(
+            f"skipped: no Azure credentials ({error}); nothing was checked. Run `az login` first.",
+            file=sys.stderr,
+        )
+        return 4
+    findings = run(platform.environment.location, platform.environment.gpu_quota, subscription, get_json)
+    for finding in findings:
+        print(finding)
+    failed = [f for f in findings if not f.ok]
+    print(f"{len(findings) - len(failed)} facts hold, {len(failed)} do not")
+    return 1 if failed else 0
+
+
 def build_parser(prog: str = "python -m infra") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -381,6 +410,21 @@ def build_parser(prog: str = "python -m infra") -> argparse.ArgumentParser:
     )
     onboard.add_argument("--budget", type=float, default=1000, help="monthly budget amount (default: 1000)")
     onboard.set_defaults(run=cmd_onboard)
+
+    live = commands.add_parser(
+        "check-live",
+        help="check role GUIDs, GPU sizes and quota families against a real subscription (needs az login)",
+    )
+    live.add_argument(
+        "--stack", default="dev", help="environment whose region and quota to check; default dev"
+    )
+    live.add_argument("--subscription", help="subscription id (default: $AZURE_SUBSCRIPTION_ID)")
+    live.add_argument(
+        "--managed-identity",
+        action="store_true",
+        help="also try the managed identity (on an Azure VM or runner)",
+    )
+    live.set_defaults(run=cmd_check_live)
     return parser
 
 

@@ -84,11 +84,15 @@ RULES: dict[str, NameRule] = {
             r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
             "letters, digits, '-' and '_', starting with a letter or digit",
         ),
+        # Microsoft Learn, "Create an Azure Machine Learning compute cluster": 3 to 24 characters,
+        # starting with a letter, and a '-' must be followed by at least one letter later; Azure
+        # Verified Modules (avm/res/machine-learning-services/workspace computes) caps the name at
+        # 16. Both hold here.
         _rule(
             "compute cluster",
-            (2, 16),
-            r"[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
-            "letters, digits and '-', starting with a letter and not ending in '-'",
+            (3, 16),
+            r"[a-zA-Z](?!.*-[0-9]*$)[a-zA-Z0-9-]*",
+            "letters, digits and '-', starting with a letter, with a letter somewhere after every '-'",
         ),
         _rule(
             "log analytics workspace",

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 OUTBOUND_RULE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
-PORT_RANGES = re.compile(r"\d{1,5}(?:-\d{1,5})?(?:,\d{1,5}(?:-\d{1,5})?)*")
+# Microsoft's own examples write `80, 8080-8089`: a space may follow each comma.
+PORT_RANGES = re.compile(r"\d{1,5}(?:-\d{1,5})?(?:, ?\d{1,5}(?:-\d{1,5})?)*")
 # A host name, optionally with one leading wildcard label (managed networks accept `*.example.com`).
 _FQDN = re.compile(
     r"(?:\*\.)?(?=.{1,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}"
@@ -47,7 +48,9 @@ DNS_ZONES: dict[str, str] = {
 # Resource type (lower case) -> the private-endpoint sub-resources it offers.
 SUBRESOURCES: dict[str, frozenset[str]] = {
     "microsoft.storage/storageaccounts": frozenset(
-        {"blob", "blob_secondary", "file", "queue", "table", "dfs", "web"}
+        f"{service}{suffix}"
+        for service in ("blob", "file", "queue", "table", "dfs", "web")
+        for suffix in ("", "_secondary")
     ),
     "microsoft.keyvault/vaults": frozenset({"vault"}),
     "microsoft.containerregistry/registries": frozenset({"registry"}),
@@ -56,7 +59,9 @@ SUBRESOURCES: dict[str, frozenset[str]] = {
     "microsoft.cognitiveservices/accounts": frozenset({"account"}),
     "microsoft.search/searchservices": frozenset({"searchService"}),
     "microsoft.sql/servers": frozenset({"sqlServer"}),
-    "microsoft.documentdb/databaseaccounts": frozenset({"Sql", "MongoDB", "Cassandra", "Gremlin", "Table"}),
+    "microsoft.documentdb/databaseaccounts": frozenset(
+        {"Sql", "MongoDB", "Cassandra", "Gremlin", "Table", "Analytical"}
+    ),
 }
 _RESOURCE_TYPE = re.compile(r"/providers/([^/]+/[^/]+)/[^/]+$")
 
@@ -81,7 +86,8 @@ def check_subresource(resource_id: str, subresource: str) -> None:
             f"{resource_id!r} is not the id of one resource (…/providers/<namespace>/<type>/<name>)"
         )
     offered = SUBRESOURCES.get(match.group(1).lower())
-    if offered is not None and subresource not in offered:
+    # Group ids are matched without case (Microsoft's pages write both `blob` and `Blob`).
+    if offered is not None and subresource.lower() not in {o.lower() for o in offered}:
         raise ValueError(
             f"subresource_target {subresource!r} is not offered by {match.group(1)}; "
             f"it offers {', '.join(sorted(offered))}"

@@ -23,7 +23,7 @@ REGIONS: frozenset[str] = frozenset(
         "mexicocentral", "newzealandnorth", "northcentralus", "northeurope", "norwayeast",
         "norwaywest", "polandcentral", "qatarcentral", "southafricanorth", "southafricawest",
         "southcentralus", "southindia", "southeastasia", "spaincentral", "swedencentral",
-        "swedensouth", "switzerlandnorth", "switzerlandwest", "uaecentral", "uaenorth",
+        "switzerlandnorth", "switzerlandwest", "uaecentral", "uaenorth",
         "uksouth", "ukwest", "westcentralus", "westeurope", "westindia", "westus", "westus2",
         "westus3",
     }

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.components import InputValue, PinnedComponent, UriValue, pinned_component, typed_value
+from jobs.errors import JobsError
 from jobs.recipes import CatalogRecipe, CustomRecipe, LoadedRecipe, ServerlessRecipe
 from jobs.targets import Cluster, Target
 
-InputValue = str | int | float | bool
+Scalar = str | int | float | bool
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,11 @@ class BuiltJob:
     entity: Any  # PipelineJob | Command | CustomModelFineTuningJob: the SDK does not share a base we can use
 
 
-def _flag(value: bool) -> str:
-    # The pipeline components take booleans as the strings "true"/"false" (enum inputs).
-    return "true" if value else "false"
-
-
-def catalog_inputs(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int) -> dict[str, Any]:
-    """The pipeline component's inputs as plain values; data and model entries are URIs."""
+def catalog_values(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int) -> dict[str, Scalar]:
+    """The pipeline component's inputs as the recipe gives them (booleans, numbers, URIs), before
+    the pinned component's input table types them (`typed_catalog_inputs`)."""
     training = recipe.training
-    inputs: dict[str, Any] = {
+    values: dict[str, Scalar] = {
         "mlflow_model_path": recipe.model.uri,
         "train_file_path": recipe.data.train,
         "compute_model_import": cluster_name,
@@ -44,34 +42,48 @@ def catalog_inputs(recipe: CatalogRecipe, cluster_name: str, gpus_per_node: int)
         "compute_model_evaluation": cluster_name,
         "number_of_gpu_to_use_finetuning": gpus_per_node,
         "num_nodes_finetune": recipe.nodes,
-        "apply_lora": _flag(recipe.lora.enabled),
-        "apply_deepspeed": _flag(recipe.deepspeed.enabled),
-        **training.model_dump(exclude={"precision"}),
-        "precision": str(training.precision),
+        "apply_lora": recipe.lora.enabled,
+        "apply_deepspeed": recipe.deepspeed.enabled,
+        **training.model_dump(),
     }
     if recipe.data.validation:
-        inputs["validation_file_path"] = recipe.data.validation
+        values["validation_file_path"] = recipe.data.validation
     if recipe.data.test:
-        inputs["test_file_path"] = recipe.data.test
+        values["test_file_path"] = recipe.data.test
     if recipe.lora.enabled:
-        inputs.update(
+        values.update(
             lora_r=recipe.lora.r,
             lora_alpha=recipe.lora.alpha,
             lora_dropout=recipe.lora.dropout,
-            merge_lora_weights=_flag(recipe.lora.merge_weights),
+            merge_lora_weights=recipe.lora.merge_weights,
         )
     if recipe.deepspeed.enabled:
-        inputs["deepspeed_stage"] = str(recipe.deepspeed.stage)
-    inputs.update(recipe.extra_inputs)
-    return dict(sorted(inputs.items()))
+        values["deepspeed_stage"] = recipe.deepspeed.stage
+    values.update(recipe.extra_inputs)
+    return dict(sorted(values.items()))
 
 
-_URI_INPUT_TYPES = {
-    "mlflow_model_path": "mlflow_model",
-    "train_file_path": "uri_file",
-    "validation_file_path": "uri_file",
-    "test_file_path": "uri_file",
-}
+def typed_catalog_inputs(
+    recipe: CatalogRecipe, component: PinnedComponent, cluster_name: str, gpus_per_node: int
+) -> dict[str, InputValue]:
+    """Every input typed by the pinned component's table; `jobs.checks` has reported any refusal."""
+    typed: dict[str, InputValue] = {}
+    for name, value in catalog_values(recipe, cluster_name, gpus_per_node).items():
+        try:
+            typed[name] = typed_value(component.inputs[name], value)
+        except (KeyError, ValueError) as error:
+            raise JobsError(f"input {name!r} of {component.name} {component.version}: {error}") from error
+    return typed
+
+
+def environment_file(loaded: LoadedRecipe) -> Path | None:
+    """The conda file of a custom recipe's built environment, resolved from the recipe's folder."""
+    from jobs.recipes import BuiltEnvironment
+
+    recipe = loaded.recipe
+    if isinstance(recipe, CustomRecipe) and isinstance(recipe.environment, BuiltEnvironment):
+        return (loaded.source.parent / recipe.environment.conda_file).resolve()
+    return None
 
 
 def code_digest(code_dir: Path) -> str:
@@ -118,19 +130,28 @@ def build_job(
     gpus_per_node: int,
     git_commit: str,
     suffix: str = "",
+    force_rerun: bool = False,
 ) -> BuiltJob:
+    """`suffix` makes a new job name (`--force-new`); `force_rerun` makes a pipeline recompute every
+    step instead of reusing the outputs of identical steps of earlier jobs (the service's
+    default), so that a new job really trains again."""
     recipe = loaded.recipe
     tags = job_tags(loaded, target, git_commit)
     experiment = recipe.experiment or target.project
     if isinstance(recipe, CatalogRecipe):
         assert cluster is not None  # checks resolve a cluster for every non-serverless recipe
         name = job_name(loaded, target, cluster, "", suffix)
-        entity = _catalog_job(recipe, cluster, gpus_per_node, name, experiment, tags)
+        entity = _catalog_job(recipe, cluster, gpus_per_node, name, experiment, tags, force_rerun)
     elif isinstance(recipe, CustomRecipe):
         assert cluster is not None
         code_dir = (loaded.source.parent / recipe.code).resolve()
-        name = job_name(loaded, target, cluster, code_digest(code_dir), suffix)
-        entity = _custom_job(recipe, code_dir, cluster, gpus_per_node, name, experiment, tags)
+        conda_file = environment_file(loaded)
+        # New code or a new environment spec means a new job, the same ones the same job.
+        content = code_digest(code_dir) + (
+            hashlib.sha256(conda_file.read_bytes()).hexdigest() if conda_file else ""
+        )
+        name = job_name(loaded, target, cluster, content, suffix)
+        entity = _custom_job(recipe, code_dir, conda_file, cluster, gpus_per_node, name, experiment, tags)
     else:
         name = job_name(loaded, target, None, "", suffix)
         entity = _serverless_job(recipe, name, experiment, tags)
@@ -141,32 +162,38 @@ def build_job(
 
 
 def _catalog_job(
-    recipe: CatalogRecipe, cluster: Cluster, gpus: int, name: str, experiment: str, tags: dict[str, str]
+    recipe: CatalogRecipe,
+    cluster: Cluster,
+    gpus: int,
+    name: str,
+    experiment: str,
+    tags: dict[str, str],
+    force_rerun: bool,
 ) -> Any:
     from azure.ai.ml import Input, Output
     from azure.ai.ml.entities import PipelineJob, PipelineJobSettings
-    from azure.ai.ml.entities._builders.pipeline import Pipeline
 
-    from jobs.components import PINNED_COMPONENTS
+    from jobs.sdk_private import registry_pipeline_node
 
-    component = PINNED_COMPONENTS[(recipe.component.name, recipe.component.version)]
+    component = pinned_component(recipe.component.name, recipe.component.version)
+    assert component is not None  # checks refuse versions that are not pinned
     inputs: dict[str, Any] = {
-        key: Input(type=_URI_INPUT_TYPES[key], path=value) if key in _URI_INPUT_TYPES else value
-        for key, value in catalog_inputs(recipe, cluster.name, gpus).items()
+        key: Input(type=value.type, path=value.path) if isinstance(value, UriValue) else value
+        for key, value in typed_catalog_inputs(recipe, component, cluster.name, gpus).items()
     }
     # Multi-node fine-tuning writes checkpoints from every node: outputs must be read-write mounts.
     outputs: dict[str, str | Output] = {
         "pytorch_model_folder": Output(type="uri_folder", mode="rw_mount"),
         "mlflow_model_folder": Output(type="mlflow_model", mode="rw_mount"),
     }
-    node = Pipeline(component=component.registry_id, inputs=inputs, outputs=outputs)
+    node = registry_pipeline_node(component.registry_id, inputs, outputs)
     job = PipelineJob(
         jobs={"finetune": node},
         compute=cluster.id,
         name=name,
         experiment_name=experiment,
         tags=tags,
-        settings=PipelineJobSettings(force_rerun=False, continue_on_step_failure=False),
+        settings=PipelineJobSettings(force_rerun=force_rerun, continue_on_step_failure=False),
     )
     return job
 
@@ -174,6 +201,7 @@ def _catalog_job(
 def _custom_job(
     recipe: CustomRecipe,
     code_dir: Path,
+    conda_file: Path | None,
     cluster: Cluster,
     gpus: int,
     name: str,
@@ -181,7 +209,18 @@ def _custom_job(
     tags: dict[str, str],
 ) -> Any:
     from azure.ai.ml import Input, Output, PyTorchDistribution, command
+    from azure.ai.ml.entities import Environment, ManagedIdentityConfiguration
 
+    from jobs.recipes import SECRET_REFERENCE_SUFFIX, BuiltEnvironment
+
+    if isinstance(recipe.environment, BuiltEnvironment):
+        # Built by the workspace: an anonymous environment, registered by content hash at submission.
+        assert conda_file is not None  # environment_file() resolves it for every built environment
+        environment: Any = Environment(image=recipe.environment.image, conda_file=os.path.relpath(conda_file))
+    else:
+        environment = recipe.environment.uri
+    variables = dict(recipe.environment_variables)
+    variables.update({f"{name}{SECRET_REFERENCE_SUFFIX}": ref.uri for name, ref in recipe.secrets.items()})
     inputs: dict[str, Any] = {
         key: Input(type=value.type, path=value.path, mode=value.mode)
         for key, value in sorted(recipe.inputs.items())
@@ -192,12 +231,15 @@ def _custom_job(
         # repository is checked out.
         code=os.path.relpath(code_dir),
         command=recipe.command,
-        environment=recipe.environment.uri,
+        environment=environment,
         inputs=inputs,
         outputs={
             key: Output(type=value.type, mode=value.mode) for key, value in sorted(recipe.outputs.items())
         },
-        environment_variables=dict(sorted(recipe.environment_variables.items())),
+        environment_variables=dict(sorted(variables.items())),
+        # Secrets are read by the job with the compute's managed identity (which needs Key Vault
+        # Secrets User on the vault), never passed as values.
+        identity=ManagedIdentityConfiguration() if recipe.secrets else None,
         compute=cluster.id,
         instance_count=recipe.nodes,
         distribution=PyTorchDistribution(process_count_per_instance=gpus),

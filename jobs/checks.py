@@ -12,16 +12,19 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.skus import GpuSku, find_sku
-from jobs.build import catalog_inputs
-from jobs.components import PINNED_COMPONENTS, PinnedComponent, supported_versions
+from jobs.build import catalog_values, environment_file
+from jobs.components import PinnedComponent, UriValue, supported_versions, typed_value
+from jobs.components import pinned_component as pinned_version
 from jobs.errors import JobsError
 from jobs.recipes import (
+    DATA_PATH_HELP,
     CatalogRecipe,
     CustomRecipe,
     LoadedRecipe,
     Problem,
     ServerlessRecipe,
     Training,
+    is_data_path,
     raise_problems,
 )
 from jobs.targets import Cluster, Target
@@ -66,17 +69,23 @@ class RegistryFacts(Protocol):
 
     def model_tags(self, name: str, version: str, registry: str) -> Mapping[str, str]: ...
 
-    def component_inputs(self, name: str, version: str) -> set[str]: ...
+    def component_inputs(self, name: str, version: str) -> Mapping[str, str]:
+        """Input name -> input type of the registry's copy of the component."""
+        ...
 
 
 def pinned_component(recipe: CatalogRecipe) -> PinnedComponent | None:
-    return PINNED_COMPONENTS.get((recipe.component.name, recipe.component.version))
+    return pinned_version(recipe.component.name, recipe.component.version)
 
 
 def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
     """Everything that can be checked from the recipe and the stack outputs alone."""
     recipe = loaded.recipe
     if isinstance(recipe, ServerlessRecipe):
+        from jobs.serverless import region_problem
+
+        problem = region_problem(recipe.model.name, target.location)
+        raise_problems(loaded.source, [Problem("model", problem)] if problem else [])
         return Placement(None, None)
     problems: list[Problem] = []
     try:
@@ -99,21 +108,24 @@ def check_recipe(loaded: LoadedRecipe, target: Target) -> Placement:
             )
         )
     if isinstance(recipe, CatalogRecipe):
-        problems.extend(_component_problems(recipe))
+        problems.extend(_component_problems(recipe, cluster.name, sku.gpus if sku else 1))
     if isinstance(recipe, CustomRecipe):
         problems.extend(_code_problems(loaded.source, recipe))
+        conda_file = environment_file(loaded)
+        if conda_file is not None and not conda_file.is_file():
+            problems.append(Problem("environment.conda_file", f"file {conda_file} does not exist"))
     raise_problems(loaded.source, problems)
     return Placement(cluster, sku)
 
 
-def _component_problems(recipe: CatalogRecipe) -> Iterable[Problem]:
+def _component_problems(recipe: CatalogRecipe, cluster_name: str, gpus: int) -> Iterable[Problem]:
     component = pinned_component(recipe)
     if component is None:
         versions = ", ".join(supported_versions(recipe.component.name))
         yield Problem(
             "component.version",
             f"{recipe.component.name} {recipe.component.version} is not a supported pinned version "
-            f"(supported: {versions}); add its inputs to jobs/components.py first",
+            f"(supported: {versions}); pin it with its input table in jobs/components.py first",
         )
         return
     for name in sorted(recipe.extra_inputs):
@@ -121,12 +133,49 @@ def _component_problems(recipe: CatalogRecipe) -> Iterable[Problem]:
             yield Problem(
                 f"extra_inputs.{name}", f"set through the recipe's {RECIPE_MANAGED_INPUTS[name]} instead"
             )
-        elif name not in component.inputs:
-            yield Problem(
-                f"extra_inputs.{name}", f"{component.name} {component.version} has no input {name!r}"
-            )
-    for name in sorted(component.required - set(recipe.extra_inputs)):
-        yield Problem(f"extra_inputs.{name}", f"required by {component.name} {component.version}")
+    # Every input we send, typed by the pinned version's table: unknown names, enums, types, ranges.
+    label = f"{component.name} {component.version}"
+    values = catalog_values(recipe, cluster_name, gpus)
+    for name, value in values.items():
+        field = RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}")
+        spec = component.inputs.get(name)
+        if spec is None:
+            yield Problem(field, f"{label} has no input {name!r}")
+            continue
+        try:
+            typed = typed_value(spec, value)
+        except ValueError as error:
+            yield Problem(field, f"{label} input {name!r} {error}")
+            continue
+        if isinstance(typed, UriValue) and not is_data_path(typed.path):
+            yield Problem(field, f"{label} input {name!r} is a {spec.type} input: {DATA_PATH_HELP}")
+    for name in sorted(component.required - set(values)):
+        yield Problem(f"extra_inputs.{name}", f"required by {label}")
+
+
+def _data_paths(loaded: LoadedRecipe) -> dict[str, str]:
+    """Recipe field -> data path, for every data input of the recipe."""
+    recipe = loaded.recipe
+    if isinstance(recipe, CatalogRecipe):
+        fields = {"data.train": recipe.data.train, "data.validation": recipe.data.validation}
+        fields["data.test"] = recipe.data.test
+    elif isinstance(recipe, CustomRecipe):
+        fields = {f"inputs.{name}.path": value.path for name, value in recipe.inputs.items()}
+    else:
+        fields = {"data.training": recipe.data.training, "data.validation": recipe.data.validation}
+    return {field: path for field, path in sorted(fields.items()) if path}
+
+
+def mutable_data_notes(loaded: LoadedRecipe) -> list[str]:
+    """A job's name hashes the recipe, so the data's *path*: only `azureml:name:version` pins the
+    content (a data asset version is immutable). Say so for every other path."""
+    return [
+        f"{field} is {path!r}, not a versioned data asset (azureml:name:version): the job name does not "
+        "change when the data behind it does, so a rerun attaches to the old job; register the data "
+        "as an asset version, or pass --force-new after changing it"
+        for field, path in _data_paths(loaded).items()
+        if not path.startswith("azureml:") or path.startswith("azureml://")
+    ]
 
 
 def _code_problems(source: Path, recipe: CustomRecipe) -> Iterable[Problem]:
@@ -179,12 +228,19 @@ def check_against_registry(loaded: LoadedRecipe, placement: Placement, registry:
     component = pinned_component(recipe)
     if component is not None:
         real_inputs = registry.component_inputs(component.name, component.version)
-        sent = catalog_inputs(recipe, placement.cluster.name, placement.gpus_per_node)
-        for name in sorted(set(sent) - real_inputs):
-            problems.append(
-                Problem(
-                    RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}"),
-                    f"the registry's {component.name} {component.version} has no input {name!r}",
+        sent = catalog_values(recipe, placement.cluster.name, placement.gpus_per_node)
+        for name in sorted(sent):
+            field = RECIPE_MANAGED_INPUTS.get(name, f"extra_inputs.{name}")
+            label = f"the registry's {component.name} {component.version}"
+            if name not in real_inputs:
+                problems.append(Problem(field, f"{label} has no input {name!r}"))
+            elif real_inputs[name] and real_inputs[name] != component.inputs[name].type:
+                # The transcribed table is out of date: the value would be typed wrongly.
+                problems.append(
+                    Problem(
+                        field,
+                        f"{label} declares input {name!r} as {real_inputs[name]}, jobs/component_specs "
+                        f"says {component.inputs[name].type}: re-transcribe the table",
+                    )
                 )
-            )
     raise_problems(loaded.source, problems)

@@ -6,23 +6,30 @@ Only argparse and the standard library load at start-up; each command imports wh
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jobs.errors import JobsError
+from jobs.errors import FollowStopped, JobsError
+from jobs.statuses import UNSUCCESSFUL_STATUSES
 
 if TYPE_CHECKING:
-    from jobs.submit import ClientFactory, Polling, WorkspaceJobs
+    from jobs.submit import ClientFactory, JobView, Polling, WorkspaceJobs
     from jobs.targets import Target
 
-EXIT_USER_ERROR = 2
-EXIT_JOB_FAILED = 1
-EXIT_INTERRUPTED = 130
+
+# Exit codes (docs/jobs.md): the same meaning for every command.
+EXIT_OK = 0  # done; for status/--wait: the job completed (status without --wait: not failed)
+EXIT_JOB_FAILED = 1  # the job failed or was canceled (its error is printed)
+EXIT_USER_ERROR = 2  # bad recipe or arguments, unknown project, missing access, Azure refused
+EXIT_FOLLOW_STOPPED = 3  # --wait stopped reading the job (it keeps running; re-attach to follow)
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="saved `pulumi stack output --json` (default: ask pulumi)",
     )
+    target.add_argument(
+        "--verbose", action="store_true", help="show the Azure SDK's own log messages on stderr"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     finetune = commands.add_parser("finetune", parents=[target], help="build, check and submit a recipe")
@@ -45,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     finetune.add_argument(
         "--dry-run", action="store_true", help="print the REST body and az ml YAML; no network"
     )
-    finetune.add_argument("--force-new", action="store_true", help="submit a new job even if this one exists")
+    finetune.add_argument(
+        "--force-new",
+        action="store_true",
+        help="submit a new job even if this one exists, recomputing every pipeline step",
+    )
     finetune.add_argument("--wait", action="store_true", help="follow the job until it ends")
     finetune.add_argument(
         "--cancel-on-interrupt", action="store_true", help="Ctrl-C cancels instead of detaching"
@@ -86,8 +100,40 @@ def git_commit() -> str:
 def _target(args: argparse.Namespace, *, offline: bool) -> Target:
     from jobs.targets import load_stack_outputs, resolve_target
 
-    outputs = load_stack_outputs(args.stack, args.outputs, offline=offline and args.outputs is None)
+    outputs = load_stack_outputs(
+        args.stack,
+        args.outputs,
+        offline=offline and args.outputs is None,
+        dry_run_available=hasattr(args, "dry_run"),
+    )
     return resolve_target(outputs, args.stack, args.project)
+
+
+@contextmanager
+def _sdk_output(verbose: bool) -> Iterator[None]:
+    """Keep the Azure SDKs' own output out of ours unless --verbose.
+
+    azure-ai-ml prints progress dots to stdout while it waits for long-running operations and
+    logs INFO messages ("Check: endpoint ... exists") through its own handler; azure-identity
+    logs a warning per credential DefaultAzureCredential tried before the one-line error we
+    print. Our output goes to the streams main() was given, which this leaves alone.
+    """
+    # logging.disable, not a level or `disabled` on the "azure" loggers: the SDKs create loggers
+    # lazily with levels of their own (azure.ai.ml._telemetry.*), and a child's records reach the
+    # root's handlers, or Python's last-resort stderr handler, whatever its parent says. The CLI
+    # itself does not log, so nothing of ours is lost.
+    sdk = logging.getLogger("azure")
+    level = sdk.level
+    if verbose:
+        sdk.setLevel(logging.INFO)
+    else:
+        logging.disable(logging.CRITICAL)
+    try:
+        with redirect_stdout(sys.stderr if verbose else io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+        sdk.setLevel(level)
 
 
 def _default_factory(target: Target, registry: str | None) -> Any:
@@ -114,57 +160,103 @@ def main(
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     factory = client_factory or _default_factory
     try:
-        if args.command == "finetune":
-            return _finetune(args, factory, stdout, polling)
-        if args.command == "deploy":
-            return _deploy(args, factory, stdout)
-        target = _target(args, offline=False)
-        from jobs.submit import WorkspaceJobs
-
-        jobs = WorkspaceJobs(target, factory(target, None))
-        if args.command == "status":
-            view = jobs.get(args.name)
-            stdout.write(f"{view.name}  {view.status}  {view.display_name}\n{view.studio_url}\n")
-            return _wait(jobs, view.name, args, stdout, polling) if args.wait else 0
-        if args.command == "list":
-            for view in jobs.list_project(args.limit):
-                stdout.write(f"{view.name}  {view.status}  recipe={view.tags.get('recipe', '?')}\n")
-            return 0
-        jobs.cancel(args.name)
-        stdout.write(f"cancel requested: {args.name}\n")
-        return 0
+        with _sdk_output(args.verbose):
+            return _command(args, factory, stdout, stderr, polling)
+    except FollowStopped as error:
+        stderr.write(f"error: {error}\n")
+        return EXIT_FOLLOW_STOPPED
     except JobsError as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USER_ERROR
 
 
-def _finetune(args: argparse.Namespace, factory: ClientFactory, out: TextIO, polling: Polling | None) -> int:
+def _command(
+    args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: TextIO, polling: Polling | None
+) -> int:
+    if args.command == "finetune":
+        return _finetune(args, factory, out, err, polling)
+    if args.command == "deploy":
+        return _deploy(args, factory, out)
+    target = _target(args, offline=False)
+    from jobs.submit import WorkspaceJobs
+
+    jobs = WorkspaceJobs(target, factory(target, None))
+    if args.command == "status":
+        view = jobs.get(args.name)
+        out.write(f"{view.name}  {view.status}  {view.display_name}\n{view.studio_url}\n")
+        if args.wait:
+            return _wait(jobs, view.name, args, out, err, polling)
+        return (
+            _report_unsuccessful(jobs, view, err, args) if view.status in UNSUCCESSFUL_STATUSES else EXIT_OK
+        )
+    if args.command == "list":
+        for view in jobs.list_project(args.limit):
+            out.write(f"{view.name}  {view.status}  recipe={view.tags.get('recipe', '?')}\n")
+        return EXIT_OK
+    jobs.cancel(args.name)
+    out.write(f"cancel requested: {args.name}\n")
+    return EXIT_OK
+
+
+def _finetune(
+    args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: TextIO, polling: Polling | None
+) -> int:
     from jobs.build import build_job
-    from jobs.checks import check_recipe
+    from jobs.checks import check_recipe, mutable_data_notes
     from jobs.recipes import load_recipe
 
     loaded = load_recipe(args.recipe)
     target = _target(args, offline=args.dry_run)
     placement = check_recipe(loaded, target)
     suffix = uuid.uuid4().hex[:6] if args.force_new else ""
-    built = build_job(loaded, target, placement.cluster, placement.gpus_per_node, git_commit(), suffix)
+    built = build_job(
+        loaded,
+        target,
+        placement.cluster,
+        placement.gpus_per_node,
+        git_commit(),
+        suffix,
+        force_rerun=args.force_new,
+    )
+    notes = mutable_data_notes(loaded)
     if args.dry_run:
         from jobs.render import render_dry_run
 
-        notes = ["dry run: the registry was not read; compute allow-list and component inputs not checked"]
-        out.write(render_dry_run(built, notes))
-        return 0
+        skipped = "dry run: the registry was not read; compute allow-list and component inputs not checked"
+        out.write(render_dry_run(built, [skipped, *notes]))
+        return EXIT_OK
 
     from jobs.registry import check_registry
     from jobs.submit import WorkspaceJobs
 
-    for note in check_registry(loaded, placement, lambda registry: factory(target, registry)):
+    notes += check_registry(loaded, placement, lambda registry: factory(target, registry))
+    for note in notes:
         out.write(f"note: {note}\n")
     jobs = WorkspaceJobs(target, factory(target, None))
     submission = jobs.submit(built)
+    view = submission.job
+    if submission.attached and view.status in UNSUCCESSFUL_STATUSES:
+        # The same recipe already ran and did not succeed: attaching would report its old outcome.
+        out.write(f"existing job: {view.name} ({view.status})\n{view.studio_url}\n")
+        return _report_unsuccessful(jobs, view, err, args)
     verb = "attached to existing job" if submission.attached else "submitted"
-    out.write(f"{verb}: {submission.job.name} ({submission.job.status})\n{submission.job.studio_url}\n")
-    return _wait(jobs, submission.job.name, args, out, polling) if args.wait else 0
+    out.write(f"{verb}: {view.name} ({view.status})\n{view.studio_url}\n")
+    return _wait(jobs, view.name, args, out, err, polling) if args.wait else EXIT_OK
+
+
+def _report_unsuccessful(jobs: WorkspaceJobs, view: JobView, err: TextIO, args: argparse.Namespace) -> int:
+    """One line with a failed job's error (from its failing step) and, for finetune, how to retry."""
+    reason = jobs.failure(view.name) if view.status == "Failed" else None
+    line = f"error: {view.name} ended {view.status}"
+    line += (
+        f": {reason}"
+        if reason
+        else (": no error recorded; see the studio logs" if view.status == "Failed" else "")
+    )
+    if args.command == "finetune":
+        line += "; to train again, run the same command with --force-new"
+    err.write(line + "\n")
+    return EXIT_JOB_FAILED
 
 
 def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
@@ -190,7 +282,12 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> in
 
 
 def _wait(
-    jobs: WorkspaceJobs, name: str, args: argparse.Namespace, out: TextIO, polling: Polling | None
+    jobs: WorkspaceJobs,
+    name: str,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    polling: Polling | None,
 ) -> int:
     from jobs.submit import follow
 
@@ -205,8 +302,5 @@ def _wait(
         return EXIT_INTERRUPTED
     if final.status == "Completed":
         out.write(f"{name} completed\n")
-        return 0
-    out.write(f"{name} ended {final.status}\n")
-    if final.status == "Failed":
-        out.write(f"error: {jobs.error(name) or 'no error recorded; see the studio logs'}\n")
-    return EXIT_JOB_FAILED
+        return EXIT_OK
+    return _report_unsuccessful(jobs, final, err, args)

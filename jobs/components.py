@@ -1,16 +1,42 @@
-"""The registry pipeline components this platform supports, pinned by version.
+"""The registry pipeline components this platform supports, pinned by version, with their inputs.
 
-Input names and types are transcribed from each version's component spec
-(Azure/azureml-assets: assets/training/finetune_acft_hf_nlp/components/pipeline_components/
-{chat_completion,text_generation}/spec.yaml). Labels such as "latest" move under our feet, so a
-recipe must name one of these versions; supporting a new version means adding its inputs here
-(and `jobs.checks` compares this list with the registry's copy whenever the registry is readable).
+Each pinned version has an input table in `jobs/component_specs/<name>-<version>.yaml`,
+transcribed from that version's spec in Azure/azureml-assets
+(assets/training/finetune_acft_hf_nlp/components/pipeline_components/{chat_completion,
+text_generation}/spec.yaml, at the commit the table names). The table drives how every input is
+sent (literal or URI input, "true"/"false" enums) and what is checked before submission.
+
+Labels such as "latest" move under our feet, so a recipe must name a pinned version. Moving a pin
+is one line in `PINNED_VERSIONS` plus the new version's table, written by
+
+    python -m jobs.components spec.yaml COMMIT > jobs/component_specs/NAME-VERSION.yaml
+
+(and `jobs.checks` compares the table with the registry's copy whenever the registry is readable).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPECS = Path(__file__).parent / "component_specs"
+SPEC_SOURCE = "Azure/azureml-assets"
+_UPSTREAM_DIR = "assets/training/finetune_acft_hf_nlp/components/pipeline_components"
+
+# component name -> the versions a recipe may pin, oldest first. The newest is what examples use.
+PINNED_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "chat_completion_pipeline": ("0.0.57", "0.0.82"),
+    "text_generation_pipeline": ("0.0.51", "0.0.80"),
+}
+
+# Component input types that are sent as a URI input (`Input(type=..., path=...)`), not a literal.
+URI_INPUT_TYPES = frozenset({"uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model"})
 
 
 def registry_asset_uri(registry: str, kind: str, name: str, version: str) -> str:
@@ -19,105 +45,134 @@ def registry_asset_uri(registry: str, kind: str, name: str, version: str) -> str
 
 
 @dataclass(frozen=True)
+class ComponentInput:
+    """One input of a component spec, as the spec declares it."""
+
+    type: str
+    optional: bool = False
+    default: Any = None
+    enum: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def required(self) -> bool:
+        # The service refuses a job that leaves out an input that is neither optional nor defaulted.
+        return not self.optional and self.default is None
+
+    @property
+    def is_uri(self) -> bool:
+        return self.type in URI_INPUT_TYPES
+
+
+@dataclass(frozen=True)
 class PinnedComponent:
     name: str
     version: str
-    inputs: Mapping[str, str]  # input name -> component input type
-    required: frozenset[str]  # inputs that are neither optional nor defaulted
+    inputs: Mapping[str, ComponentInput]
+    source_commit: str
 
     @property
     def registry_id(self) -> str:
         return registry_asset_uri("azureml", "components", self.name, self.version)
 
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(name for name, spec in self.inputs.items() if spec.required)
 
-_COMMON_INPUTS: dict[str, str] = {
-    "instance_type_model_import": "string",
-    "instance_type_preprocess": "string",
-    "instance_type_finetune": "string",
-    "instance_type_model_evaluation": "string",
-    "shm_size_finetune": "string",
-    "num_nodes_finetune": "integer",
-    "number_of_gpu_to_use_finetuning": "integer",
-    "huggingface_id": "string",
-    "pytorch_model_path": "custom_model",
-    "mlflow_model_path": "mlflow_model",
-    "task_name": "string",
-    "batch_size": "integer",
-    "pad_to_max_length": "string",
-    "max_seq_length": "integer",
-    "train_file_path": "uri_file",
-    "validation_file_path": "uri_file",
-    "test_file_path": "uri_file",
-    "train_mltable_path": "mltable",
-    "validation_mltable_path": "mltable",
-    "test_mltable_path": "mltable",
-    "apply_lora": "string",
-    "merge_lora_weights": "string",
-    "lora_alpha": "integer",
-    "lora_r": "integer",
-    "lora_dropout": "number",
-    "num_train_epochs": "integer",
-    "max_steps": "integer",
-    "per_device_train_batch_size": "integer",
-    "per_device_eval_batch_size": "integer",
-    "auto_find_batch_size": "string",
-    "optim": "string",
-    "learning_rate": "number",
-    "warmup_steps": "integer",
-    "weight_decay": "number",
-    "adam_beta1": "number",
-    "adam_beta2": "number",
-    "adam_epsilon": "number",
-    "gradient_accumulation_steps": "integer",
-    "eval_accumulation_steps": "integer",
-    "lr_scheduler_type": "string",
-    "precision": "string",
-    "seed": "integer",
-    "enable_full_determinism": "string",
-    "dataloader_num_workers": "integer",
-    "ignore_mismatched_sizes": "string",
-    "max_grad_norm": "number",
-    "evaluation_strategy": "string",
-    "evaluation_steps_interval": "number",
-    "eval_steps": "integer",
-    "logging_strategy": "string",
-    "logging_steps": "integer",
-    "metric_for_best_model": "string",
-    "resume_from_checkpoint": "string",
-    "save_total_limit": "integer",
-    "apply_early_stopping": "string",
-    "early_stopping_patience": "integer",
-    "early_stopping_threshold": "number",
-    "apply_deepspeed": "string",
-    "deepspeed": "uri_file",
-    "deepspeed_stage": "string",
-    "apply_ort": "string",
-    "evaluation_config": "uri_file",
-    "evaluation_config_params": "string",
-    "compute_model_import": "string",
-    "compute_preprocess": "string",
-    "compute_finetune": "string",
-    "compute_model_evaluation": "string",
-}
 
-_TEXT_GENERATION_ONLY: dict[str, str] = {
-    "text_key": "string",
-    "ground_truth_key": "string",
-    "system_properties": "string",
-}
+@dataclass(frozen=True)
+class UriValue:
+    """A URI input (data or model): sent as `Input(type=..., path=...)`, not as a literal."""
 
-PINNED_COMPONENTS: Mapping[tuple[str, str], PinnedComponent] = {
-    ("chat_completion_pipeline", "0.0.57"): PinnedComponent(
-        "chat_completion_pipeline", "0.0.57", dict(_COMMON_INPUTS), frozenset()
-    ),
-    ("text_generation_pipeline", "0.0.51"): PinnedComponent(
-        "text_generation_pipeline",
-        "0.0.51",
-        {**_COMMON_INPUTS, **_TEXT_GENERATION_ONLY},
-        frozenset({"text_key"}),
-    ),
-}
+    type: str
+    path: str
+
+
+InputValue = str | int | float | bool | UriValue
+
+
+def typed_value(spec: ComponentInput, value: str | int | float | bool) -> InputValue:
+    """`value` as the component takes it, or ValueError saying why the component refuses it.
+
+    Enum inputs take strings: the pipeline components' booleans are the enum "true"/"false", and
+    `deepspeed_stage`/`precision` the strings "2"/"16"; a YAML `true` or `2` is mapped onto them.
+    """
+    if spec.is_uri:
+        if not isinstance(value, str):
+            raise ValueError(f"is a {spec.type} input: give a URI or azureml:name:version, not {value!r}")
+        return UriValue(spec.type, value)
+    if spec.enum:
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if text not in spec.enum:
+            raise ValueError(f"must be one of {', '.join(spec.enum)}, not {value!r}")
+        return text
+    if spec.type == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {value!r}")
+        return value
+    if spec.type in ("integer", "number"):
+        wanted = (int,) if spec.type == "integer" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ValueError(
+                f"must be {'an integer' if spec.type == 'integer' else 'a number'}, not {value!r}"
+            )
+        if spec.min is not None and value < spec.min:
+            raise ValueError(f"must be >= {spec.min:g}")
+        if spec.max is not None and value > spec.max:
+            raise ValueError(f"must be <= {spec.max:g}")
+        return value
+    if spec.type == "string":
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    raise ValueError(f"has type {spec.type!r}, which recipes cannot set")
+
+
+def spec_file(name: str, version: str) -> Path:
+    return SPECS / f"{name}-{version}.yaml"
+
+
+@cache
+def pinned_component(name: str, version: str) -> PinnedComponent | None:
+    """The pinned component, or None when this version is not pinned."""
+    if version not in PINNED_VERSIONS.get(name, ()):
+        return None
+    document = yaml.safe_load(spec_file(name, version).read_text())
+    inputs = {
+        input_name: ComponentInput(
+            type=str(entry["type"]),
+            optional=bool(entry.get("optional", False)),
+            default=entry.get("default"),
+            enum=tuple(str(value) for value in entry.get("enum", ())),
+            min=entry.get("min"),
+            max=entry.get("max"),
+        )
+        for input_name, entry in document["inputs"].items()
+    }
+    return PinnedComponent(name, version, inputs, str(document["source"]["commit"]))
 
 
 def supported_versions(name: str) -> list[str]:
-    return sorted(version for component, version in PINNED_COMPONENTS if component == name)
+    return list(PINNED_VERSIONS.get(name, ()))
+
+
+def transcribe(spec: Mapping[str, Any], commit: str) -> dict[str, Any]:
+    """The input table of an azureml-assets component spec: the facts we act on, no prose."""
+    kept = ("type", "optional", "default", "enum", "min", "max")
+    return {
+        "name": spec["name"],
+        "version": str(spec["version"]),
+        "source": {
+            "repository": SPEC_SOURCE,
+            "path": f"{_UPSTREAM_DIR}/{str(spec['name']).removesuffix('_pipeline')}/spec.yaml",
+            "commit": commit,
+        },
+        "inputs": {
+            name: {key: entry[key] for key in kept if key in entry} for name, entry in spec["inputs"].items()
+        },
+    }
+
+
+if __name__ == "__main__":  # python -m jobs.components SPEC.yaml COMMIT
+    spec_path, source_commit = sys.argv[1:3]
+    document = yaml.safe_load(Path(spec_path).read_text())
+    sys.stdout.write(yaml.safe_dump(transcribe(document, source_commit), sort_keys=False))

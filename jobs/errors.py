@@ -5,3 +5,11 @@ from __future__ import annotations
 
 class JobsError(Exception):
     """A problem the user can fix (bad recipe, unknown project, missing access...)."""
+
+
+class TransientAzureError(JobsError):
+    """A read that failed for a reason that may pass (throttling, 5xx, connection): worth retrying."""
+
+
+class FollowStopped(JobsError):
+    """`--wait` gave up reading the job; the job itself keeps running on Azure ML."""

@@ -54,12 +54,18 @@ def _pinned(version: str) -> str:
     return version
 
 
+DATA_PATH_HELP = "give an azureml:// or https:// URI or a registered data asset (azureml:name:version)"
+
+
+def is_data_path(path: str) -> bool:
+    """A path the job can read remotely: local paths would be uploaded anonymously and unpinned."""
+    return path.startswith(("azureml://", "https://")) or bool(_DATA_ASSET.match(path))
+
+
 def _data_path(path: str) -> str:
-    if path.startswith(("azureml://", "https://")) or _DATA_ASSET.match(path):
+    if is_data_path(path):
         return path
-    raise ValueError(
-        f"{path!r} is not an azureml:// or https:// URI or a registered data asset (azureml:name:version)"
-    )
+    raise ValueError(f"{path!r} is not a remote path: {DATA_PATH_HELP}")
 
 
 def _scalar(value: Any) -> str | int | float | bool:
@@ -163,6 +169,40 @@ class EnvironmentRef(_Strict):
         return registry_asset_uri(self.registry, "environments", self.name, self.version)
 
 
+# A base image pinned by tag or digest: `latest` and untagged images move under our feet.
+_PINNED_IMAGE = re.compile(r"^[a-z0-9.-]+(/[a-z0-9._-]+)+(:(?!latest$)[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$")
+
+
+def _pinned_image(image: str) -> str:
+    if not _PINNED_IMAGE.match(image):
+        raise ValueError(f"must be an image pinned by tag or digest (not latest), not {image!r}")
+    return image
+
+
+class BuiltEnvironment(_Strict):
+    """An environment the workspace builds: a pinned base image plus a pinned conda file."""
+
+    image: Annotated[str, AfterValidator(_pinned_image)]
+    conda_file: str = Field(min_length=1, description="relative to the recipe file")
+
+
+class KeyVaultSecret(_Strict):
+    """A secret the job reads at run time with its compute's managed identity."""
+
+    vault: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")]
+    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,127}$")]
+
+    @property
+    def uri(self) -> str:
+        return f"https://{self.vault}.vault.azure.net/secrets/{self.secret}"
+
+
+# Environment variable names that carry credentials: a job's environment variables are visible
+# in the studio and the job's REST resource to anyone who can read the workspace.
+_SECRET_NAME = re.compile(r"(?i)(token|secret|password|passwd|api_?key|access_?key|credential)")
+SECRET_REFERENCE_SUFFIX = "_KEYVAULT_SECRET"
+
+
 class DataInput(_Strict):
     type: Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model"] = "uri_folder"
     path: DataPath
@@ -182,13 +222,16 @@ class CustomRecipe(_Strict):
     experiment: Name | None = None
     cluster: str | None = None
     nodes: int = Field(1, ge=1)
-    environment: EnvironmentRef
+    environment: EnvironmentRef | BuiltEnvironment
     code: str = Field(min_length=1, description="directory, relative to the recipe file")
     command: str = Field(min_length=1)
     inputs: dict[str, DataInput] = {}
     parameters: dict[str, Scalar] = {}
     outputs: dict[str, DataOutput] = {}
     environment_variables: dict[str, str] = {}
+    # Environment variable name -> Key Vault secret: the job gets NAME_KEYVAULT_SECRET (the secret's
+    # URI, not its value) and the training code resolves it with the compute's identity.
+    secrets: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], KeyVaultSecret] = {}
     shm_size: Annotated[str, Field(pattern=r"^\d+[kmg]$")] = "16g"
 
     @model_validator(mode="after")
@@ -201,6 +244,13 @@ class CustomRecipe(_Strict):
             )
         elif not re.search(r"\bpython3?\b", self.command):
             problems.append("command: must run `python ...` (Azure ML launches the processes)")
+        for name in sorted(self.environment_variables):
+            if _SECRET_NAME.search(name):
+                problems.append(
+                    f"environment_variables: {name} looks like a credential; environment variables are "
+                    "readable by everyone with access to the workspace: put it under secrets: (a Key Vault "
+                    "reference) instead"
+                )
         clashes = sorted(set(self.inputs) & set(self.parameters))
         if clashes:
             problems.append(f"parameters: {', '.join(clashes)} also declared under inputs")

@@ -15,20 +15,56 @@ import yaml
 
 from jobs.build import BuiltJob
 
+# The `$schema` line of each job type, as the Azure ML CLI (v2) YAML reference writes it
+# (learn.microsoft.com/azure/machine-learning/reference-yaml-job-command and -job-pipeline).
+# Fine-tuning jobs have none published; Azure/azureml-examples' cli/jobs/finetuning YAMLs carry none.
+YAML_SCHEMAS = {
+    "catalog": "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json",
+    "custom": "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json",
+}
+
 
 def rest_body(built: BuiltJob) -> dict[str, Any]:
-    if built.kind == "catalog":
-        body = built.entity._to_rest_object().as_dict()
-    else:
-        from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
+    return entity_rest_body(built.entity)
 
-        body = to_rest_job_object(built.entity).as_dict()
-    return _plain(body)
+
+def entity_rest_body(job: Any) -> dict[str, Any]:
+    """The PUT body of an SDK job entity, as plain JSON."""
+    from jobs.sdk_private import rest_job_body
+
+    body = dict(_plain(rest_job_body(job)))
+    environment = getattr(job, "environment", None)
+    if environment is not None and not isinstance(environment, str):
+        # A built environment: the SDK registers it by content hash at submission and sends that
+        # version's ARM id; the dry run names the version it will register.
+        body["properties"]["environmentId"] = f"azureml:{environment.name}:{environment.version}"
+    return body
 
 
 def az_ml_yaml(built: BuiltJob) -> str:
-    spec = _relative_code(_plain(built.entity._to_dict()))
-    return yaml.safe_dump(spec, sort_keys=True, default_flow_style=False)
+    """The job as `az ml job create --file` (and `azure.ai.ml.load_job`) reads it."""
+    from jobs.sdk_private import job_yaml_dict
+
+    spec = _relative_code(_plain(job_yaml_dict(built.entity)))
+    # A command node dumps its component under `component:`, a key the command job schema does
+    # not have (load_job refuses it); the job form carries `command` and `code` at the top.
+    # The job's identity (name, display name, description, experiment, tags) sits there too.
+    component = spec.pop("component", None)
+    if built.kind == "custom" and isinstance(component, dict):
+        for key in ("command", "code"):
+            spec.setdefault(key, component[key])
+        job = built.entity
+        identity = {
+            "name": job.name,
+            "display_name": job.display_name,
+            "description": job.description,
+            "experiment_name": job.experiment_name,
+            "tags": dict(job.tags or {}),
+        }
+        spec.update({key: value for key, value in identity.items() if value})
+    text = yaml.safe_dump(spec, sort_keys=True, default_flow_style=False)
+    schema = YAML_SCHEMAS.get(built.kind)
+    return f"$schema: {schema}\n{text}" if schema else text
 
 
 def _relative_code(value: Any) -> Any:

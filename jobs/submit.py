@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from jobs.build import BuiltJob
-from jobs.errors import JobsError
+from jobs.errors import FollowStopped, JobsError, TransientAzureError
+from jobs.statuses import TERMINAL_STATUSES
 from jobs.targets import Target
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "NotResponding", "Paused"})
+# Pipeline job -> nodes -> steps: the catalog pipelines nest one level of pipeline component.
+_MAX_STEP_DEPTH = 2
+
+# HTTP statuses worth retrying a read for: throttling and server-side failures (azure-core's
+# RetryPolicy retries the same set before it gives up and raises).
+TRANSIENT_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Polling:
     growth: float = 1.5
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # Consecutive failed reads (each already retried by azure-core) before following stops.
+    max_read_failures: int = 8
 
     def next_interval(self, interval: float, changed: bool) -> float:
         """Back to the first interval whenever something changed, else grow up to the maximum."""
@@ -42,6 +50,15 @@ class JobView:
     studio_url: str
     tags: Mapping[str, str]
     job_type: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A run below a pipeline job: `path` is its display names from the root, e.g. finetune/preprocess."""
+
+    run_id: str
+    path: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,7 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
         HttpResponseError,
         ResourceNotFoundError,
         ServiceRequestError,
+        ServiceResponseError,
     )
 
     where = (
@@ -96,27 +114,39 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
     try:
         yield
     except ClientAuthenticationError as error:
+        # DefaultAzureCredential's message goes on to list every credential it tried (--verbose logs them).
+        reason = _first_line(error).split(" Attempted credentials:")[0]
         raise JobsError(
             f"{action}: not authenticated for {where}: sign in with `az login` (or configure workload "
-            f"identity in CI): {_first_line(error)}"
+            f"identity in CI): {reason}"
         ) from error
     except ResourceNotFoundError as error:
         raise JobsError(f"{action}: not found in {where}: {_first_line(error)}") from error
     except HttpResponseError as error:
+        if error.status_code in TRANSIENT_HTTP_STATUSES:
+            raise TransientAzureError(
+                f"{action}: Azure ML answered {error.status_code}: {_first_line(error)}"
+            ) from error
         if error.status_code == 403:
             raise JobsError(
                 f"{action}: access denied on {where}: your identity needs the AzureML Data Scientist "
                 f"role there: {_first_line(error)}"
             ) from error
         raise JobsError(f"{action}: Azure ML answered {error.status_code}: {_first_line(error)}") from error
-    except ServiceRequestError as error:
-        raise JobsError(f"{action}: cannot reach Azure ML: {_first_line(error)}") from error
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise TransientAzureError(f"{action}: cannot reach Azure ML: {_first_line(error)}") from error
     except MlException as error:
         raise JobsError(f"{action}: {_first_line(error)}") from error
 
 
 def _first_line(error: BaseException) -> str:
-    # SDK messages are often multi-line JSON; squash them so the user sees one line.
+    # An ARM error body ({"error": {"code", "message"}}) is parsed by azure-core into `.error`;
+    # its str() repeats it as "(Code) message Code: ... Message: ...": say it once.
+    odata = getattr(error, "error", None)
+    code, text = getattr(odata, "code", None), getattr(odata, "message", None)
+    if code and text:
+        return " ".join(f"({code}) {text}".split())[:400]
+    # Other SDK messages are often multi-line JSON; squash them so the user sees one line.
     message = " ".join(str(getattr(error, "message", None) or error).split())
     return message[:400] or type(error).__name__
 
@@ -171,8 +201,47 @@ class WorkspaceJobs:
             return self._view(self._client.jobs.get(name))
 
     def children(self, name: str) -> list[JobView]:
+        """The runs directly below `name` in run history (pipeline nodes, or a node's steps)."""
         with azure_errors(self._target, f"listing the steps of {name}"):
             return [self._view(child) for child in self._client.jobs.list(parent_job_name=name) if child]
+
+    def steps(self, name: str, settled: dict[str, list[StepView]] | None = None) -> list[StepView]:
+        """Every run below pipeline job `name`, depth first.
+
+        The service nests a pipeline-component node's steps below the node (the catalog
+        pipelines: validation, model import, preprocess, finetune, model converter, ...), so the
+        tree is walked, not only the first level. `settled` caches the subtrees of runs that
+        ended, so a long job costs one listing per running node per poll.
+        """
+        settled = {} if settled is None else settled
+        found: list[StepView] = []
+
+        def walk(run_id: str, prefix: str, depth: int) -> None:
+            for child in self.children(run_id):
+                path = f"{prefix}{child.display_name}"
+                found.append(StepView(child.name, path, child.status))
+                if depth >= _MAX_STEP_DEPTH:
+                    continue
+                if child.name in settled:
+                    found.extend(settled[child.name])
+                    continue
+                start = len(found)
+                walk(child.name, f"{path}/", depth + 1)
+                if child.status in TERMINAL_STATUSES:
+                    settled[child.name] = found[start:]
+
+        walk(name, "", 1)
+        return found
+
+    def failure(self, name: str) -> str | None:
+        """The error to show for a failed job: a failed pipeline's root and nodes only say that a
+        child failed, so the deepest failed step's own error is the one that explains it."""
+        steps = [step for step in self.steps(name) if step.status == "Failed"]
+        for step in sorted(steps, key=lambda step: step.path.count("/"), reverse=True):
+            message = self.error(step.run_id)
+            if message:
+                return f"step {step.path}: {message}"
+        return self.error(name)
 
     def list_project(self, limit: int) -> list[JobView]:
         """This project's jobs: the workspace is shared tooling-wise, so filter on our `project` tag."""
@@ -190,35 +259,53 @@ class WorkspaceJobs:
             self._client.jobs.begin_cancel(name).result()
 
     def error(self, name: str) -> str | None:
-        """The error a failed job reported, from run history (the ARM job resource carries none).
+        """The error a failed run reported, from run history (the ARM job resource carries none)."""
+        from jobs.sdk_private import run_error
 
-        The SDK's own `jobs.stream` reads it the same way; there is no public accessor.
-        """
         with azure_errors(self._target, f"reading the error of {name}"):
-            details = self._client.jobs._runs_operations.get_run_details(name)
-        error = getattr(getattr(details, "error", None), "error", None)
-        if error is None:
-            return None
-        return " ".join(f"{error.code or ''}: {error.message or ''}".split()).strip(": ") or None
+            code, message = run_error(self._client, name)
+        return " ".join(f"{code}: {message}".split()).strip(": ") or None
 
 
 def follow(jobs: WorkspaceJobs, name: str, out: TextIO, polling: Polling | None = None) -> JobView:
-    """Poll until the job ends, printing status transitions and pipeline steps.
+    """Poll until the job ends, printing status transitions of the job and of every pipeline step.
 
     Polling `jobs.get` (not `jobs.stream`, which is unreliable in CI) with a backoff that resets
     whenever something changes, so an active job is followed closely and an idle one cheaply.
+    A read that fails transiently (throttling, 5xx, network) is reported and retried on the same
+    backoff; after `max_read_failures` in a row, `FollowStopped` says how to re-attach.
     """
     polling = polling or Polling()
     started = polling.clock()
     interval = polling.first_interval
     seen: dict[str, str] = {}
+    settled: dict[str, list[StepView]] = {}
+    failures = 0
     while True:
-        view = jobs.get(name)
-        changed = _report(out, seen, name, view.status, polling.clock() - started, "job")
-        if view.job_type == "pipeline":
-            for step in jobs.children(name):
-                label = f"step {step.display_name}"
-                changed |= _report(out, seen, step.name, step.status, polling.clock() - started, label)
+        try:
+            view = jobs.get(name)
+            changed = _report(out, seen, name, view.status, polling.clock() - started, "job")
+            if view.job_type == "pipeline":
+                for step in jobs.steps(name, settled):
+                    label = f"step {step.path}"
+                    changed |= _report(out, seen, step.run_id, step.status, polling.clock() - started, label)
+            failures = 0
+        except TransientAzureError as error:
+            failures += 1
+            if failures >= polling.max_read_failures:
+                raise FollowStopped(
+                    f"stopped following {name} after {failures} failed reads ({error}); the job keeps "
+                    f"running on Azure ML: re-attach with `azml-jobs status {name} --wait`"
+                ) from error
+            interval = polling.next_interval(interval, changed=False)
+            minutes, seconds = divmod(int(polling.clock() - started), 60)
+            out.write(
+                f"[{minutes:3d}m{seconds:02d}s] warning: {error}; retrying in {interval:g} s "
+                f"({failures} of {polling.max_read_failures - 1} retries)\n"
+            )
+            out.flush()
+            polling.sleep(interval)
+            continue
         if view.status in TERMINAL_STATUSES:
             return view
         interval = polling.next_interval(interval, changed)

@@ -89,23 +89,25 @@ def load_stack_outputs(
     outputs_file: Path | None = None,
     *,
     offline: bool = False,
+    dry_run_available: bool = False,
     run: OutputsRunner = _run_pulumi,
     pulumi_available: Callable[[], bool] = lambda: shutil.which("pulumi") is not None,
 ) -> dict[str, Any]:
     """Stack outputs from a saved file, the pulumi CLI, or (offline only) the infra plan."""
     if outputs_file is not None:
         try:
-            raw: Any = json.loads(outputs_file.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+            raw: Any = json.loads(outputs_file.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
             raise JobsError(f"cannot read stack outputs from {outputs_file}: {error}") from error
     elif offline:
         raw = _offline_outputs(environment)
     elif pulumi_available():
         raw = json.loads(run(["pulumi", "stack", "output", "--json", "--stack", environment]))
     else:
+        # Only commands that have a --dry-run (finetune, deploy) may suggest it.
         raise JobsError(
             "the pulumi CLI is not on PATH: pass --outputs FILE (a saved `pulumi stack output --json`)"
-            " or use --dry-run"
+            + (" or use --dry-run" if dry_run_available else "")
         )
     if not isinstance(raw, dict):
         raise JobsError("stack outputs must be a JSON object")
@@ -157,5 +159,8 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             clusters=clusters,
             location=str(outputs["location"]),
         )
-    except (KeyError, TypeError) as error:
+    except KeyError as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error
+    except (TypeError, ValueError, AttributeError) as error:
+        # a list where a mapping belongs, text where a number belongs
+        raise JobsError(f"stack outputs do not match docs/stack-outputs.md: {error}") from error

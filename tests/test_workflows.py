@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from infra.cli import build_parser
@@ -84,6 +85,7 @@ def _make_command(*arguments: str) -> list[str]:
     return shlex.split(command.split("python -m infra ", 1)[1])
 
 
+@pytest.mark.cli
 def test_the_preview_and_onboard_commands_parse() -> None:
     args = build_parser().parse_args(
         _make_command("plan", "STACK=prod", "PLAN_ARGS=--base 0123abc --format markdown")
@@ -168,6 +170,7 @@ def test_one_comment_per_stack_identified_by_its_hidden_marker() -> None:
     assert comment[True]["workflow_run"]["workflows"] == ["preview"]  # YAML 1.1 reads `on` as true
 
 
+@pytest.mark.cli
 def test_every_make_command_the_readme_shows_expands_to_a_valid_cli_call() -> None:
     readme = (ROOT / "README.md").read_text()
     blocks = "\n".join(re.findall(r"```sh\n(.*?)```", readme, re.DOTALL))
@@ -191,6 +194,7 @@ if [ "$2" = "--paginate" ]; then cat "$GH_COMMENTS"; fi
 """
 
 
+@pytest.mark.cli
 def test_upsert_comment_updates_the_stacks_comment_in_place_or_creates_one(tmp_path: Path) -> None:
     (tmp_path / "gh").write_text(FAKE_GH)
     (tmp_path / "gh").chmod(0o755)

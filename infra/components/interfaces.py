@@ -34,6 +34,16 @@ def tags(
     return {**extra, **required}
 
 
+def merged_tags(*layers: Mapping[str, str]) -> dict[str, str]:
+    """Later layers win, by tag name without case: Azure treats `Team` and `team` as one tag, so
+    sending both would make one of them lose at random."""
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged[key.lower()] = (key, value)
+    return dict(merged.values())
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """Where diagnostics go, and which categories a resource type offers."""
@@ -91,7 +101,11 @@ def role_assignment(
     """One role assignment of the access model. Its name comes from the grant (values known at plan
     time, so it never churns); `scope` and `principal_id` are the real outputs, so the assignment
     waits for the resource and the identity it names. `principal_type` is always set: without it a
-    fresh managed identity fails with PrincipalNotFound while Entra replicates."""
+    fresh managed identity fails with PrincipalNotFound while Entra replicates.
+
+    A managed identity's principal changes when the resource holding it is replaced (a cluster's
+    new VM size), which replaces the assignment under the same name: the old one goes first, or
+    the provider finds the name taken."""
     return authorization.RoleAssignment(
         f"ra-{grant.name}",
         authorization.RoleAssignmentArgs(
@@ -102,7 +116,11 @@ def role_assignment(
             role_definition_id=grant.role_definition_id,
             description=grant.description,
         ),
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete or None),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            retain_on_delete=retain_on_delete or None,
+            delete_before_replace=grant.holder is not None or None,
+        ),
     )
 
 

@@ -20,7 +20,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from infra.components.access import ProjectAccess
 from infra.components.budget import monthly_budget
 from infra.components.cluster import ClusterPlacement, GpuCluster, ImageBuildCluster
-from infra.components.interfaces import PrivateLinkTarget, lock, private_endpoints, tags
+from infra.components.interfaces import PrivateLinkTarget, lock, merged_tags, private_endpoints, tags
 from infra.components.shared import SharedServices, access
 from infra.config.models import FqdnRule, OutboundRule, PrivateEndpointRule, ServiceTagRule
 from infra.model import PlatformModel, ProjectModel
@@ -109,7 +109,7 @@ class Project(pulumi.ComponentResource):
             cost_center=project.settings.cost_center,
             environment=model.stack,
             project=project.name,
-            extra={**env.tags, **project.settings.tags},
+            extra=merged_tags(env.tags, project.settings.tags),
         )
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = pulumi.ResourceOptions(parent=self, protect=env.production)
@@ -151,6 +151,7 @@ class Project(pulumi.ComponentResource):
         access_component = ProjectAccess(f"{label}-access", opts=self._child)
         scopes: dict[ScopeKind, pulumi.Input[str]] = {
             "resource_group": group.id,
+            "application_insights": insights.id,
             "storage": account.id,
             "key_vault": vault.id,
             "container_registry": registry.id,

@@ -96,9 +96,6 @@ class Platform:
     # Each project's `environments.<stack>` override: where a field the user edits lives.
     project_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def project_file(self, project: str) -> str:
-        return self.project_files[project]
-
     def source(self, project: str) -> Onboarded:
         from infra.policy import Onboarded
 

@@ -67,8 +67,9 @@ def _matches(pattern: re.Pattern[str], value: str, what: str) -> str:
     return value
 
 
-# Set by the platform from dedicated fields, so they cannot drift from what budgets and owners use.
-RESERVED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by")
+# Set by the platform from dedicated fields, so they cannot drift from what budgets and owners use
+# (`gpu` on clusters, from the SKU table).
+RESERVED_TAGS = ("owner", "cost-center", "environment", "project", "managed-by", "gpu")
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -279,7 +280,13 @@ class ContainerRegistryConfig(StrictModel):
 
 def _region(value: str) -> str:
     if value not in REGIONS:
-        close = difflib.get_close_matches(value, sorted(REGIONS), n=1)
+        # ARM also accepts display names (`West Europe`); the program names regions one way.
+        canonical = value.lower().replace(" ", "")
+        close = (
+            [canonical]
+            if canonical in REGIONS
+            else difflib.get_close_matches(canonical, sorted(REGIONS), n=1)
+        )
         hint = f"; did you mean {close[0]}?" if close else " (see `az account list-locations -o table`)"
         raise ValueError(f"{value!r} is not an Azure region name{hint}")
     return value

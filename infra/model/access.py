@@ -40,6 +40,15 @@ Sources for the identities' roles:
   (learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network): behind
   private endpoints, the workspace managed identity needs Reader on the storage account's private
   endpoints for the studio to preview data.
+- "Lock your resources to protect your infrastructure"
+  (learn.microsoft.com/azure/azure-resource-manager/management/lock-resources): "A cannot-delete
+  lock on a resource or resource group prevents the deletion of Azure RBAC assignments." Storage
+  accounts and Key Vaults are locked in production, so data roles whose holders change (a
+  replaced cluster's new identity, a person leaving a list) are granted on the project's resource
+  group, which holds that project's storage and vault only and is not locked.
+- "Microsoft Entra authentication for Application Insights"
+  (learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication): with local auth off, a
+  sender needs Monitoring Metrics Publisher on the component.
 - "Manage access to Azure Machine Learning workspaces" (learn.microsoft.com/azure/machine-learning/how-to-assign-roles)
   and "Share models, components and environments across workspaces with registries": the AzureML
   Data Scientist, Compute Operator and Registry User roles.
@@ -57,6 +66,7 @@ from infra.roles import assignment_name, role_definition_id
 
 ScopeKind = Literal[
     "resource_group",
+    "application_insights",
     "storage",
     "storage_blob_endpoint",
     "storage_file_endpoint",
@@ -80,8 +90,8 @@ PEOPLE: dict[str, tuple[tuple[str, ScopeKind], ...]] = {
     # off); reading and publishing models in the registry.
     "data_scientists": (
         ("AzureML Data Scientist", "workspace"),
-        ("Storage Blob Data Contributor", "storage"),
-        ("Storage File Data Privileged Contributor", "storage"),
+        ("Storage Blob Data Contributor", "resource_group"),
+        ("Storage File Data Privileged Contributor", "resource_group"),
         ("AzureML Registry User", "ml_registry"),
     ),
     # Create, scale and delete compute in the workspace; nothing else.
@@ -102,9 +112,10 @@ PEOPLE: dict[str, tuple[tuple[str, ScopeKind], ...]] = {
 # for a user-assigned workspace identity (module docstring), on the project's own resources only.
 WORKSPACE_ROLES: tuple[tuple[str, ScopeKind], ...] = (
     ("Contributor", "resource_group"),
-    ("Storage Blob Data Contributor", "storage"),
-    ("Storage File Data Privileged Contributor", "storage"),
-    ("Key Vault Administrator", "key_vault"),
+    ("Storage Blob Data Contributor", "resource_group"),
+    ("Storage File Data Privileged Contributor", "resource_group"),
+    ("Key Vault Administrator", "resource_group"),
+    ("Monitoring Metrics Publisher", "application_insights"),
 )
 # Approving the private endpoint the workspace's managed network creates to the registry.
 WORKSPACE_REGISTRY_PATH_ROLES: tuple[tuple[str, ScopeKind], ...] = (
@@ -118,8 +129,9 @@ WORKSPACE_ENDPOINT_ROLES: tuple[tuple[str, ScopeKind], ...] = (
 # A cluster's system-assigned identity: read and write job data, read registry assets (AcrPull on
 # the project's container registry is granted by the service itself: module docstring).
 CLUSTER_ROLES: tuple[tuple[str, ScopeKind], ...] = (
-    ("Storage Blob Data Contributor", "storage"),
+    ("Storage Blob Data Contributor", "resource_group"),
     ("AzureML Registry User", "ml_registry"),
+    ("Monitoring Metrics Publisher", "application_insights"),
 )
 # The image-build cluster pushes the images it builds. Microsoft does not say which identity pushes
 # (docs/onboarding.md, "Open questions"): AcrPush on the project's own registry covers the cluster's.
@@ -132,6 +144,7 @@ class ProjectIds:
     """ARM ids of one project's resources (and the registry it uses), from deterministic names."""
 
     resource_group: str
+    application_insights: str
     storage: str
     storage_blob_endpoint: str
     storage_file_endpoint: str
@@ -156,6 +169,7 @@ class ProjectIds:
 
         return ProjectIds(
             resource_group=arm.group_id(subscription, group),
+            application_insights=in_group(arm.APPLICATION_INSIGHTS, names.application_insights),
             storage=in_group(arm.STORAGE_ACCOUNT, names.storage_account),
             storage_blob_endpoint=endpoint("blob"),
             storage_file_endpoint=endpoint("file"),

@@ -30,6 +30,7 @@ PROVIDERS = f"{RG}/providers"
 WORKSPACE = f"{PROVIDERS}/Microsoft.MachineLearningServices/workspaces/mlw-mlp-dev-nlp-research"
 STORAGE = f"{PROVIDERS}/Microsoft.Storage/storageAccounts/stmlpdevnlpresearche009"
 VAULT = f"{PROVIDERS}/Microsoft.KeyVault/vaults/kvmlpdevnlpresearche009"
+INSIGHTS = f"{PROVIDERS}/Microsoft.Insights/components/appi-mlp-dev-nlp-research"
 WORKSPACE_IDENTITY = (
     f"{PROVIDERS}/Microsoft.ManagedIdentity/userAssignedIdentities/id-mlp-dev-nlp-research-workspace"
 )
@@ -93,12 +94,15 @@ def test_role_table_matches_microsofts_published_ids() -> None:
 
 
 def test_exact_role_assignments_of_a_project(dev_plan: Plan) -> None:
-    a100, t4 = f"{WORKSPACE}/computes/a100", f"{WORKSPACE}/computes/t4"
+    a100, t4 = f"{WORKSPACE}/computes/a100", f"{WORKSPACE}/computes/t4-eval"
     expected: set[Row] = {
         (DATA_SCIENTISTS, "AzureML Data Scientist", WORKSPACE, "Group"),
-        (DATA_SCIENTISTS, "Storage Blob Data Contributor", STORAGE, "Group"),
+        # Data roles on the project's group, not on the storage account: production locks the
+        # account, and a lock blocks deleting role assignments below it (a person leaving a list,
+        # a replaced cluster's old identity). The group holds only this project's storage.
+        (DATA_SCIENTISTS, "Storage Blob Data Contributor", RG, "Group"),
         # notebooks live on the file share, which shared-key-off storage serves by identity only
-        (DATA_SCIENTISTS, "Storage File Data Privileged Contributor", STORAGE, "Group"),
+        (DATA_SCIENTISTS, "Storage File Data Privileged Contributor", RG, "Group"),
         (OPERATORS, "AzureML Compute Operator", WORKSPACE, "Group"),
         (READERS, "Reader", RG, "Group"),
         (DEPLOYER, "AzureML Data Scientist", WORKSPACE, "ServicePrincipal"),
@@ -107,8 +111,9 @@ def test_exact_role_assignments_of_a_project(dev_plan: Plan) -> None:
             (cluster, role, scope, "ServicePrincipal")
             for cluster in (a100, t4)
             for role, scope in (
-                ("Storage Blob Data Contributor", STORAGE),
+                ("Storage Blob Data Contributor", RG),
                 ("AzureML Registry User", REGISTRY),
+                ("Monitoring Metrics Publisher", INSIGHTS),  # local auth is off on the component
             )
         ),
         # Microsoft's table for a user-assigned workspace identity, on the project's own resources.
@@ -116,14 +121,31 @@ def test_exact_role_assignments_of_a_project(dev_plan: Plan) -> None:
             (WORKSPACE_IDENTITY, role, scope, "ServicePrincipal")
             for role, scope in (
                 ("Contributor", RG),
-                ("Storage Blob Data Contributor", STORAGE),
-                ("Storage File Data Privileged Contributor", STORAGE),
-                ("Key Vault Administrator", VAULT),
+                ("Storage Blob Data Contributor", RG),
+                ("Storage File Data Privileged Contributor", RG),
+                ("Key Vault Administrator", RG),
+                ("Monitoring Metrics Publisher", INSIGHTS),
                 ("Azure AI Enterprise Network Connection Approver", REGISTRY),
             )
         ),
     }
     check_rows(assignments_under(dev_plan, "nlp-research-access"), expected)
+
+
+def test_no_assignment_whose_holder_can_change_sits_below_a_lock(prod_plan: Plan) -> None:
+    """A CanNotDelete lock blocks deleting role assignments at or below its scope, and identities
+    or people change: none of the project's assignments may sit on a locked resource."""
+    locked = {
+        lock.inputs["scope"].lower()
+        for lock in prod_plan.by_type("azure-native:authorization:ManagementLockByScope")
+    }
+    assert locked
+    for assignment in prod_plan.by_type(ROLE_ASSIGNMENT):
+        scope = assignment.inputs["scope"].lower()
+        assert not any(scope == lock or scope.startswith(lock + "/") for lock in locked), assignment.urn
+    for assignment in prod_plan.by_type(ROLE_ASSIGNMENT):
+        if assignment.inputs["principalId"] not in (DATA_SCIENTISTS, OPERATORS, READERS, DEPLOYER):
+            assert assignment.options.get("delete_before_replace") is True, assignment.urn
 
 
 def test_people_on_the_shared_registry_get_one_assignment_each(dev_plan: Plan) -> None:
@@ -203,7 +225,7 @@ def test_assignment_names_are_stable_between_runs(dev_plan: Plan, sandbox: Sandb
     first = {r.name: r.inputs for r in dev_plan.by_type(ROLE_ASSIGNMENT)}
     second = {r.name: r.inputs for r in again.by_type(ROLE_ASSIGNMENT)}
     assert first == second
-    assert len(first) == 28
+    assert len(first) == 33
 
 
 def test_the_workspace_waits_for_its_identity_to_hold_its_roles(dev_plan: Plan, prod_plan: Plan) -> None:
@@ -218,12 +240,13 @@ def test_the_workspace_waits_for_its_identity_to_hold_its_roles(dev_plan: Plan, 
             if r.inputs["roleAssignmentName"]
             in {
                 expected_name((identity, role, scope, "ServicePrincipal"))
-                for role, scope in (
-                    ("Contributor", f"{SUB}/resourceGroups/{group}"),
-                    ("Key Vault Administrator", workspace.inputs["keyVault"]),
-                    ("Storage Blob Data Contributor", workspace.inputs["storageAccount"]),
-                    ("Storage File Data Privileged Contributor", workspace.inputs["storageAccount"]),
+                for role in (
+                    "Contributor",
+                    "Key Vault Administrator",
+                    "Storage Blob Data Contributor",
+                    "Storage File Data Privileged Contributor",
                 )
+                for scope in (f"{SUB}/resourceGroups/{group}",)
             }
         }
         assert len(before) == 4
@@ -376,3 +399,13 @@ def test_access_mistakes_name_file_and_field(
     issues = [i for i in validate_all(Layout(sandbox.root)) if i.file == "stacks/projects/vision-lab.yaml"]
     assert [i.path for i in issues] == [path], issues
     assert fragment in issues[0].message
+
+
+def test_a_scope_outside_a_subscription_has_no_role_definition_id() -> None:
+    from infra.roles import role_definition_id
+
+    with pytest.raises(
+        ValueError,
+        match=r"'/providers/Microsoft\.Management/managementGroups/mg' is not a subscription-level scope",
+    ):
+        role_definition_id("Reader", "/providers/Microsoft.Management/managementGroups/mg")

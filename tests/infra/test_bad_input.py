@@ -74,6 +74,7 @@ def test_an_environment_given_twice_is_refused(sandbox: Sandbox) -> None:
     assert "given twice" in issue.message
 
 
+@pytest.mark.cli
 def test_a_file_that_is_not_utf8_is_one_problem(sandbox: Sandbox) -> None:
     (sandbox.root / VISION).write_bytes("name: vision-lab\ndescription: caf\xe9\n".encode("latin-1"))
     (issue,) = [i for i in validate_all(Layout(sandbox.root)) if i.file == VISION]
@@ -82,6 +83,7 @@ def test_a_file_that_is_not_utf8_is_one_problem(sandbox: Sandbox) -> None:
     assert result.returncode == 2 and "not UTF-8" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.cli
 def test_a_symlink_to_itself_is_one_problem(sandbox: Sandbox) -> None:
     loop = sandbox.root / "stacks" / "projects" / "loop.yaml"
     loop.symlink_to(loop)
@@ -274,8 +276,8 @@ def test_more_tags_than_azure_allows_are_refused(sandbox: Sandbox) -> None:
 
 
 def test_project_and_environment_tags_together_over_the_limit(sandbox: Sandbox) -> None:
-    with_project(sandbox, "vision-lab", lambda p: p.update(tags={f"t{i}": "x" for i in range(45)}))
-    issue = only(sandbox, VISION, "tags")  # dev adds data-classification: 46 + 5 of the platform's
+    with_project(sandbox, "vision-lab", lambda p: p.update(tags={f"t{i}": "x" for i in range(44)}))
+    issue = only(sandbox, VISION, "tags")  # dev adds data-classification: 45 + 6 of the platform's
     assert "51 tags" in issue.message
 
 
@@ -346,3 +348,36 @@ def test_outbound_rules_need_a_managed_network(sandbox: Sandbox) -> None:
 
     with_environment(sandbox, "dev", disabled)
     assert "need a managed network" in only(sandbox, DEV, f"{ENV}.network").message
+
+
+def test_what_azure_accepts_is_not_refused(sandbox: Sandbox) -> None:
+    """The other side of strict validation: Microsoft's own spellings pass."""
+
+    def accepted(environment: dict[str, Any]) -> None:
+        environment["network"]["outbound_rules"].update(
+            monitor={"type": "ServiceTag", "service_tag": "AzureMonitor", "port_ranges": "80, 8080-8089"},
+            data={
+                "type": "PrivateEndpoint",
+                "service_resource_id": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stdata",
+                "subresource_target": "Blob",
+            },
+            wheels={"type": "FQDN", "destination": "*.pythonhosted.org"},
+        )
+
+    with_environment(sandbox, "prod", accepted)
+    assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
+
+
+def test_a_region_display_name_suggests_its_name(sandbox: Sandbox) -> None:
+    with_environment(sandbox, "dev", lambda e: e.update(location="West Europe"))
+    assert "did you mean westeurope?" in only(sandbox, DEV, f"{ENV}.location").message
+
+
+def test_tags_differing_in_case_between_environment_and_project_are_sent_once(sandbox: Sandbox) -> None:
+    with_project(sandbox, "vision-lab", lambda p: p.update(tags={"Data-Classification": "public"}))
+    workspace = sandbox.plan("dev").get(
+        "azure-native:machinelearningservices:Workspace", "vision-lab-workspace"
+    )
+    tags = workspace.inputs["tags"]
+    assert [k for k in tags if k.lower() == "data-classification"] == ["Data-Classification"]
+    assert tags["Data-Classification"] == "public"  # the project's, later, wins

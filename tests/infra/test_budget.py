@@ -76,6 +76,7 @@ def test_a_new_budget_starts_in_the_month_the_plan_is_made(sandbox: Sandbox, as_
     )
 
 
+@pytest.mark.cli
 def test_the_date_is_an_input_of_the_cli_and_shown_in_the_plan() -> None:
     env = {**os.environ, "MLPLATFORM_AS_OF": "2027-03-15"}
     done = subprocess.run(

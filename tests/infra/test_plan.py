@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
+import pytest
 from pulumi_azure_native import resources
 
 from infra.config.loader import Layout, read_stack_config
@@ -45,7 +46,7 @@ def test_urns_follow_the_engine_form(dev_plan: Plan) -> None:
     assert "urn:pulumi:dev::mlplatform::mlplatform:project:Project::nlp-research" in urns
     assert (
         "urn:pulumi:dev::mlplatform::mlplatform:project:Project$mlplatform:compute:GpuCluster"
-        "$azure-native:machinelearningservices:Compute::nlp-research-t4" in urns
+        "$azure-native:machinelearningservices:Compute::nlp-research-t4-eval" in urns
     )
 
 
@@ -76,9 +77,9 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     }  # fmt: skip
     assert nlp["registry_path"] == "managed network private endpoint"
     assert set(nlp["workspace_identity"]) == {"id", "client_id", "principal_id"}
-    assert nlp["clusters"]["t4"] == {
-        "name": "t4",
-        "id": f"{nlp['workspace_id']}/computes/t4",
+    assert nlp["clusters"]["t4-eval"] == {
+        "name": "t4-eval",
+        "id": f"{nlp['workspace_id']}/computes/t4-eval",
         "vm_size": "Standard_NC4as_T4_v3",
         "min_nodes": 0,
         "max_nodes": 2,
@@ -134,6 +135,7 @@ def run_cli(*args: str, cwd: Path = REPOSITORY) -> subprocess.CompletedProcess[s
     )
 
 
+@pytest.mark.cli
 def test_cli_reports_configuration_problems_with_exit_code_2(sandbox: Sandbox) -> None:
     sandbox.project("broken.yaml", {"name": "Broken", "environments": {"dev": None}})
     result = run_cli("validate", cwd=sandbox.root)

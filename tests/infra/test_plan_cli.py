@@ -19,6 +19,8 @@ from infra.plan.offline import plan_stack
 from tests.infra.sandbox import Sandbox, example_project
 from tests.infra.test_plan import run_cli
 
+pytestmark = pytest.mark.cli  # child processes: left out of `make mutate`
+
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout

@@ -49,13 +49,13 @@ def test_one_node_over_the_quota_fails_naming_projects_clusters_files_and_fields
     assert set(found) == {
         ("stacks/Pulumi.dev.yaml", QUOTA_FIELD),
         ("stacks/projects/vision-lab.yaml", "clusters.t4-spot.max_nodes"),
-        ("stacks/projects/nlp-research.yaml", "environments.dev.clusters.t4.max_nodes"),
+        ("stacks/projects/nlp-research.yaml", "environments.dev.clusters.t4-eval.max_nodes"),
     }
     summary = found[("stacks/Pulumi.dev.yaml", QUOTA_FIELD)]
     assert "56 vCPUs" in summary and "quota is 40 (16 over)" in summary
     assert "vision-lab/t4-spot 3 x Standard_NC16as_T4_v3 = 48 vCPUs" in summary
-    assert "nlp-research/t4 2 x Standard_NC4as_T4_v3 = 8 vCPUs" in summary
-    assert "stacks/projects/nlp-research.yaml: environments.dev.clusters.t4.max_nodes" in summary
+    assert "nlp-research/t4-eval 2 x Standard_NC4as_T4_v3 = 8 vCPUs" in summary
+    assert "stacks/projects/nlp-research.yaml: environments.dev.clusters.t4-eval.max_nodes" in summary
     # The plan and `pulumi up` refuse it too, before registering anything.
     with pytest.raises(ConfigError, match="over the quota of 40"):
         load_platform(Layout(sandbox.root), "dev")
@@ -97,5 +97,5 @@ def test_capacity_section_per_project_and_total() -> None:
     assert lines[0] == "project family clusters max nodes max GPUs vCPUs share of quota"
     # prod: nlp-research a100 is 2 x NC96ads_A100_v4 (4 GPUs, 96 vCPUs); t4 is 4 x NC4as_T4_v3.
     assert f"nlp-research {A100} a100 2 8 192 50% of 384" in lines
-    assert f"nlp-research {T4} t4 4 4 16 12% of 128" in lines
+    assert f"nlp-research {T4} t4-eval 4 4 16 12% of 128" in lines
     assert f"total {A100} 1 2 8 192 50% of 384" in lines

@@ -11,13 +11,22 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fake_azure import FakeAzure
-from stackdata import REPO, stack_outputs
+from stackdata import REPO, SERVERLESS_REGION, stack_outputs
 
 
 @pytest.fixture
 def outputs_file(tmp_path: Path) -> Path:
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(stack_outputs()))
+    return path
+
+
+@pytest.fixture
+def serverless_outputs_file(tmp_path: Path) -> Path:
+    """A stack in a region that offers serverless fine-tuning of the example model (the real
+    stacks' westeurope does not)."""
+    path = tmp_path / "outputs-serverless.json"
+    path.write_text(json.dumps(stack_outputs(SERVERLESS_REGION)))
     return path
 
 

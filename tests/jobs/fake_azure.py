@@ -1,22 +1,88 @@
-"""A loopback HTTPS fake of Entra ID (ADFS-style authority) and the Azure ML ARM endpoints.
+"""A loopback HTTPS fake of Entra ID (ADFS-style authority) and the Azure ML endpoints.
 
 Real MLClient and real DefaultAzureCredential talk to it; every request is recorded, and faults
 can be queued per (method, path suffix) to exercise retries and error handling.
+
+It models the service's documented behaviour, not what our code expects:
+
+- Long-running operations take `lro_polls` polls before they end, and can end Failed with an
+  error body (`lro_failures`). `Azure-AsyncOperation` URLs answer `{"status": "InProgress"}`, then
+  `Succeeded` or `Failed` + `error`; `Location` URLs answer 202 while running, then 200, or the
+  error's status and body (Azure Resource Manager RPC, "Asynchronous operations").
+- Pipeline jobs nest as the service nests them: the root run has one child per pipeline node, a
+  pipeline-component node (the catalog's finetune pipelines) has the steps as its children, and
+  a failure carries the real error on the failing step; the root and the node only say that a
+  child failed. Child runs answer the ARM job GET with `properties: null` and are read from run
+  history (azure-ai-ml 1.35.2 `JobOperations.get` / `_is_pipeline_child_job`).
+- Lists page: `page_size` items per page and a `nextLink` (ARM jobs; run-history children too,
+  with `history_page_size`).
+- Registries: discovery, then model and component versions that exist answer 200, others 404;
+  `registry_denied` answers 403 as a registry without AzureML Registry User would.
+- Errors use the ARM error shape `{"error": {"code", "message", "details", "additionalInfo"}}`
+  with the codes Azure uses per status; 429 and 503 carry `Retry-After`, 401 `WWW-Authenticate`.
+- A pipeline job's registry component node is checked against that component version's inputs
+  (the tables in jobs/component_specs, transcribed from Azure/azureml-assets): unknown inputs,
+  missing required ones, literal vs URI input kinds and enum values are refused with 400 UserError.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import trustme
+
+from jobs.components import pinned_component
+
+# The ARM error code Azure answers with per HTTP status (Azure REST API guidelines / ARM RPC).
+ERROR_CODES = {
+    400: "UserError",
+    401: "InvalidAuthenticationToken",
+    403: "AuthorizationFailed",
+    404: "ResourceNotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+# Integer seconds (RFC 9110 delay-seconds; the SDK parses it as int); 0 keeps azure-core's own
+# retries, which sleep for real, fast in tests.
+RETRY_AFTER = "0"
+# On LRO status polls: azure-core reads Retry-After as a float there, and azure-ai-ml's own pollers
+# wait a fixed 5 s when it is 0 or absent (LROConfigurations.POLL_INTERVAL); short and non-zero.
+POLL_RETRY_AFTER = "0.01"
+# The root and node errors of a pipeline whose step failed: generic, the real one is on the step.
+PIPELINE_FAILED = "Pipeline has some failed steps. See child run or execution logs for more details."
+
+
+def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code or ERROR_CODES.get(status, "Error"),
+            "message": message,
+            "details": [],
+            "additionalInfo": [],
+        }
+    }
+
+
+def error_headers(status: int) -> dict[str, str]:
+    if status in (429, 503):
+        return {"Retry-After": RETRY_AFTER}
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return {}
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -42,6 +108,39 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     after_success: bool = False  # apply the request first, then answer with the fault
+    skip: int = 0  # let this many matching requests through before the fault applies
+
+
+@dataclass
+class Run:
+    """A run-history child run: a pipeline node or a step."""
+
+    run_id: str
+    parent: str
+    display_name: str
+    timeline: list[str]
+    error: str | None = None
+
+
+@dataclass
+class Operation:
+    """A long-running operation: `remaining` more polls answer in progress."""
+
+    remaining: int
+    error: dict[str, Any] | None = None  # set: the operation ends Failed with this error
+    on_done: Any = None  # called once when the operation ends (success or failure)
+    done: bool = False
+
+    def poll(self) -> bool:
+        """Advance; True once the operation has ended."""
+        if self.remaining > 0:
+            self.remaining -= 1
+            return False
+        if not self.done:
+            self.done = True
+            if self.on_done is not None:
+                self.on_done(self.error is None)
+        return True
 
 
 class FakeAzure:
@@ -54,9 +153,34 @@ class FakeAzure:
         # Scripted status per job: the head is the current status; `tick()` (time passing, driven
         # by the client's injected sleep) moves every timeline on by one; the last entry stays.
         self.timelines: dict[str, list[str]] = {}
-        # Pipeline steps (run history children) per parent job: step name -> its timeline.
-        self.steps: dict[str, dict[str, list[str]]] = {}
-        self.errors: dict[str, str] = {}  # run history error message of failed jobs
+        # Run-history child runs by id (pipeline nodes and their steps); see `pipeline_steps`.
+        self.runs: dict[str, Run] = {}
+        self.errors: dict[str, str] = {}  # run history error message of failed root jobs
+        self.page_size = 2  # items per page of ARM lists, so that every list test pages
+        # Run-history children pages. azure-ai-ml 1.35.2's runs.get_child never follows nextLink
+        # (its extract_data returns None as the next link), so a page smaller than a pipeline's
+        # steps would hide steps; the service's page size is not documented.
+        self.history_page_size = 100
+        # Long-running operations: polls in progress before the end; failures by operation key.
+        self.lro_polls = 2
+        self.lro_failures: dict[str, str] = {}  # "cancel-<job>" or "<endpoint>[/deployments/<d>]"
+        self.operations: dict[str, Operation] = {}
+        self._ids: Iterator[int] = itertools.count(1)
+        # Registries: the ones discovery knows, their models (tags by "<name>/<version>") and
+        # whether our identity lacks AzureML Registry User there. Components are the pinned ones.
+        self.registries = {"azureml", "azureml-meta"}
+        self.registry_models: dict[str, dict[str, dict[str, str]]] = {
+            "azureml": {
+                "Phi-3-mini-4k-instruct/15": {
+                    "finetune_compute_allow_list": (
+                        "['Standard_NC24ads_A100_v4', 'Standard_NC48ads_A100_v4', "
+                        "'Standard_NC96ads_A100_v4', 'Standard_ND96asr_v4']"
+                    )
+                }
+            },
+            "azureml-meta": {"Meta-Llama-3.1-8B-Instruct/4": {}},
+        }
+        self.registry_denied = False
         self.cancelled: list[str] = []
         # The workspace storage account, served path-style (https://127.0.0.1:port/<account>/...)
         # as Azurite does: the SAS URL handed out for code uploads points here.
@@ -64,6 +188,7 @@ class FakeAzure:
         self.blobs: dict[str, bytes] = {}  # "<container>/<blob name>" -> content
         self.blob_metadata: dict[str, dict[str, str]] = {}
         self.codes: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> code version resource
+        self.environments: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> environment version
         self.online: dict[str, dict[str, Any]] = {}  # "<endpoint>[/deployments/<name>]" -> resource
         self.models: dict[str, dict[str, str]] = {}  # "<name>/<version>" -> tags of a workspace model
         self.lock = threading.Lock()
@@ -87,26 +212,59 @@ class FakeAzure:
         with self.lock:
             for fault in self.faults:
                 if fault.method == method and re.search(fault.pattern, path):
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     self.faults.remove(fault)
                     return fault
         return None
 
     def tick(self) -> None:
-        timelines = [*self.timelines.values(), *(t for steps in self.steps.values() for t in steps.values())]
+        timelines = [*self.timelines.values(), *(run.timeline for run in self.runs.values())]
         for timeline in timelines:
             if len(timeline) > 1:
                 timeline.pop(0)
+
+    def pipeline_steps(
+        self, job: str, steps: dict[str, list[str]], node: str = "finetune", failing: str | None = None
+    ) -> None:
+        """The run tree of a catalog pipeline job: `job` -> pipeline node `node` -> `steps`.
+
+        The node follows the job's own timeline; `failing` names the step whose error
+        (`errors[job]`, moved there) is the real one, as on the service.
+        """
+        node_id = f"{job}-node-{node}"
+        node_timeline = list(self.timelines.get(job, ["Running"]))
+        self.runs[node_id] = Run(node_id, job, node, node_timeline)
+        for step, timeline in steps.items():
+            step_id = f"{job}-step-{step}"
+            error = self.errors.get(job) if step == failing else None
+            self.runs[step_id] = Run(step_id, node_id, step, list(timeline), error)
+        if failing is not None:
+            self.runs[node_id].error = PIPELINE_FAILED
+            self.errors[job] = PIPELINE_FAILED
+
+    def new_operation(self, key: str, on_done: Any = None) -> str:
+        """Start a long-running operation; its id goes into Azure-AsyncOperation or Location."""
+        failure = self.lro_failures.get(key)
+        error = error_body(400, failure, "OperationFailed")["error"] if failure else None
+        operation_id = f"{key.replace('/', '-')}-{next(self._ids)}"
+        self.operations[operation_id] = Operation(self.lro_polls, error, on_done)
+        return operation_id
 
     def status(self, name: str, default: str) -> str:
         timeline = self.timelines.get(name)
         return timeline[0] if timeline else default
 
-    def add_job(self, workspace_path: str, name: str, job_type: str, status: str) -> None:
+    def add_job(
+        self, workspace_path: str, name: str, job_type: str, status: str, tags: dict[str, str] | None = None
+    ) -> None:
         """A job that exists before the test runs, as another client would have created it."""
+        properties = {"jobType": job_type, "status": status, "experimentName": "x", "jobs": {}}
         self.jobs[name] = {
             "id": f"{workspace_path}/jobs/{name}",
             "name": name,
-            "properties": {"jobType": job_type, "status": status, "experimentName": "x", "jobs": {}},
+            "properties": {**properties, "tags": tags or {}},
         }
 
     def cloud_metadata(self) -> dict[str, str]:
@@ -156,15 +314,30 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if fault and not fault.after_success:
                 self._reply(
                     fault.status,
-                    {"error": {"code": "Fault", "message": f"injected {fault.status}"}},
-                    fault.headers,
+                    error_body(fault.status, f"injected {fault.status}"),
+                    {**error_headers(fault.status), **fault.headers},
                 )
                 return
             self.headers_out: dict[str, str] = {}
+            self.query = parse_qs(url.query)
             status, answer = self._route(method, url.path, body)
             if fault:
-                status, answer = fault.status, {"error": {"code": "Fault", "message": "injected after apply"}}
+                status, answer = fault.status, error_body(fault.status, "injected after apply")
+                self.headers_out = {**error_headers(fault.status), **fault.headers}
+            elif status >= 400:
+                self.headers_out = {**error_headers(status), **self.headers_out}
             self._reply(status, answer, self.headers_out)
+
+        def _page(self, path: str, items: list[Any], size: int | None = None) -> dict[str, Any]:
+            """One page of `items` and, when more remain, the `nextLink` the SDK follows as is."""
+            size = size or fake.page_size
+            start = int(self.query.get("$skipToken", ["0"])[0])
+            page: dict[str, Any] = {"value": items[start : start + size]}
+            if start + size < len(items):
+                kept = {k: v[0] for k, v in self.query.items() if k != "$skipToken"}
+                query = urlencode({**kept, "$skipToken": str(start + size)})
+                page["nextLink"] = f"{fake.url}{path}?{query}"
+            return page
 
         def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
             if path.endswith("/.well-known/openid-configuration"):
@@ -180,25 +353,31 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if path == "/discovery":
                 # The workspace's discovery document: run history ("api") is served here too.
                 return 200, {key: fake.url for key in ("api", "catalog", "experimentation", "history")}
-            history = re.search(r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)/(children|details)$", path)
+            history = re.search(
+                r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)(/children|/details)?$", path
+            )
             if history and method == "GET":
-                return self._history(history.group(1), history.group(2))
+                return self._history(path, history.group(1), (history.group(2) or "").strip("/"))
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
             model = re.search(r"/workspaces/[^/]+/models/([^/]+)/versions/([^/]+)$", path)
             if model and method == "GET":
                 return self._model(path, model.group(1), model.group(2))
+            environment = re.search(r"/workspaces/[^/]+/environments/([^/]+)/versions/([^/]+)$", path)
+            if environment:
+                return self._environment(method, path, f"{environment.group(1)}/{environment.group(2)}", body)
             code = re.search(r"/workspaces/[^/]+/codes/([^/]+)/versions(.*)$", path)
             if code:
                 return self._code(method, path, code.group(1), code.group(2), body)
             cancel = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)/cancel$", path)
             if cancel and method == "POST":
                 return self._cancel(cancel.group(2))
-            if path.startswith("/operations/") and method == "GET":
-                return 200, {"status": "Succeeded"}
-            if "/registrymanagement/" in path:
-                return 403, {"error": {"code": "AuthorizationFailed", "message": "no registry access"}}
+            operation = re.search(r"^/operations/(async|location)/([^/]+)$", path)
+            if operation and method == "GET":
+                return self._operation(operation.group(1), operation.group(2))
+            if "/registrymanagement/" in path or "/registries/" in path:
+                return self._registry(method, path)
             job = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)$", path)
             if job:
                 return self._job(method, job.group(1), job.group(2), body)
@@ -217,7 +396,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     },
                 }
             if re.search(r"/workspaces/[^/]+/jobs$", path):
-                return 200, {"value": list(fake.jobs.values())}
+                return 200, self._page(path, list(fake.jobs.values()))
             if re.search(r"/workspaces/[^/]+$", path) and method == "GET":
                 return 200, {
                     "id": path,
@@ -225,14 +404,98 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "location": "westeurope",
                     "properties": {"discoveryUrl": fake.url + "/discovery"},
                 }
-            return 404, {"error": {"code": "ResourceNotFound", "message": f"no route {method} {path}"}}
+            return 404, error_body(404, f"no route {method} {path}")
+
+        def _operation(self, style: str, operation_id: str) -> tuple[int, Any]:
+            operation = fake.operations.get(operation_id)
+            if operation is None:
+                return 404, error_body(404, f"operation {operation_id} not found")
+            ended = operation.poll()
+            if style == "async":
+                if not ended:
+                    self.headers_out = {"Retry-After": POLL_RETRY_AFTER}
+                    return 200, {"status": "InProgress"}
+                if operation.error:
+                    return 200, {"status": "Failed", "error": operation.error}
+                return 200, {"status": "Succeeded"}
+            if not ended:
+                self.headers_out = {"Location": f"{fake.url}/operations/location/{operation_id}"}
+                self.headers_out["Retry-After"] = POLL_RETRY_AFTER
+                return 202, None
+            if operation.error:
+                return 400, {"error": operation.error}
+            return 200, None
+
+        def _registry(self, method: str, path: str) -> tuple[int, Any]:
+            """Registry discovery, then model and component versions through the registry's MFE."""
+            discovery = re.search(r"/registrymanagement/v1\.0/registries/([^/]+)/discovery$", path)
+            if discovery:
+                name = discovery.group(1)
+                if name not in fake.registries:
+                    return 404, error_body(404, f"registry {name} not found")
+                return 200, {
+                    "registryName": name,
+                    "primaryRegion": "eastus",
+                    "regions": ["eastus", "westeurope"],
+                    "subscriptionId": "00000000-0000-0000-0000-0000000000aa",
+                    "resourceGroup": f"rg-{name}",
+                    "primaryRegionResourceProviderUri": fake.url + "/",
+                }
+            asset = re.search(r"/registries/([^/]+)/(models|components)/([^/]+)/versions/([^/]+)$", path)
+            if not asset or method != "GET":
+                return 404, error_body(404, f"no route {method} {path}")
+            registry, kind, name, version = asset.groups()
+            # Registry assets are identified as azureml://registries/... (the SDK's
+            # REGISTRY_VERSION_PATTERN parses them; an ARM-style id is refused).
+            resource_id = f"azureml://registries/{registry}/{kind}/{name}/versions/{version}"
+            if fake.registry_denied:
+                return 403, error_body(
+                    403, f"The client does not have authorization to read registry {registry}"
+                )
+            if kind == "models":
+                tags = fake.registry_models.get(registry, {}).get(f"{name}/{version}")
+                if tags is None:
+                    return 404, error_body(404, f"Model {name}:{version} not found in registry {registry}")
+                return 200, {
+                    "id": resource_id,
+                    "name": version,
+                    "properties": {
+                        "modelType": "mlflow_model",
+                        "modelUri": f"azureml://registries/{registry}/models/{name}/versions/{version}",
+                        # Catalog models are MLflow models: the SDK reads their flavors.
+                        "flavors": {"python_function": {"data": {"loader_module": "mlflow.transformers"}}},
+                        "tags": tags,
+                    },
+                }
+            component = pinned_component(name, version) if registry == "azureml" else None
+            if component is None:
+                return 404, error_body(404, f"Component {name}:{version} not found in registry {registry}")
+            inputs = {
+                key: {k: v for k, v in vars(spec).items() if v not in (None, (), False)}
+                for key, spec in component.inputs.items()
+            }
+            for entry in inputs.values():
+                if "enum" in entry:
+                    entry["enum"] = list(entry["enum"])
+            return 200, {
+                "id": resource_id,
+                "name": version,
+                "properties": {
+                    "componentSpec": {
+                        "name": name,
+                        "version": version,
+                        "type": "pipeline",
+                        "inputs": inputs,
+                        "outputs": {},
+                        "jobs": {},
+                    }
+                },
+            }
 
         def _model(self, path: str, name: str, version: str) -> tuple[int, Any]:
             tags = fake.models.get(f"{name}/{version}")
             if tags is None:
-                return 404, {
-                    "error": {"code": "UserError", "message": f"Model container {name}:{version} not found"}
-                }
+                return 404, error_body(404, f"Model container {name}:{version} not found")
             return 200, {
                 "id": path,
                 "name": version,
@@ -320,49 +583,89 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return 201, resource
             if method == "GET" and f"{name}{rest}" in fake.codes:
                 return 200, fake.codes[f"{name}{rest}"]
-            return 404, {"error": {"code": "UserError", "message": f"code {name}{rest} not found"}}
+            return 404, error_body(404, f"code {name}{rest} not found")
+
+        def _environment(self, method: str, path: str, key: str, body: Any) -> tuple[int, Any]:
+            """Environment versions: a PUT registers one (the workspace builds its image when a job
+            first uses it); GET answers 200 for registered versions, 404 otherwise."""
+            if method == "PUT":
+                resource = {"id": path, "name": key.split("/")[1], **body}
+                resource["properties"] = {**body["properties"], "environmentType": "UserCreated"}
+                fake.environments[key] = resource
+                return 201, resource
+            if method == "GET" and key in fake.environments:
+                return 200, fake.environments[key]
+            return 404, error_body(404, f"environment {key} not found")
 
         def _online(self, method: str, path: str, key: str, body: Any) -> tuple[int, Any]:
             if method == "GET":
                 if key in fake.online:
                     return 200, fake.online[key]
-                return 404, {"error": {"code": "UserError", "message": f"{key} not found"}}
+                return 404, error_body(404, f"{key} not found")
             if method != "PUT":
                 return 405, None
-            properties = {**body["properties"], "provisioningState": "Succeeded"}
+            updating = key in fake.online
+            properties = {**body["properties"], "provisioningState": "Updating" if updating else "Creating"}
             if "/deployments/" in key:
                 properties["scaleSettings"] = {"scaleType": "Default"}  # the SDK needs it back
             else:
                 properties["scoringUri"] = f"https://{key}.westeurope.inference.ml.azure.com/score"
             resource = {**body, "id": path, "name": key.rsplit("/", 1)[-1], "properties": properties}
             fake.online[key] = resource
-            # Long-running, as in Azure: the poller follows Azure-AsyncOperation, then GETs the resource.
-            self.headers_out = {
-                "Azure-AsyncOperation": f"{fake.url}/operations/{key.replace('/', '-')}",
-                "Retry-After": "0.01",
-            }
-            return 201, resource
 
-        def _history(self, run: str, what: str) -> tuple[int, Any]:
-            if what == "details":
-                status = fake.jobs.get(run, {}).get("properties", {}).get("status", "Unknown")
-                details: dict[str, Any] = {"runId": run, "status": status}
-                if run in fake.errors:
-                    details["error"] = {"error": {"code": "UserError", "message": fake.errors[run]}}
+            def finished(succeeded: bool) -> None:
+                properties["provisioningState"] = "Succeeded" if succeeded else "Failed"
+
+            # Long-running, as in Azure: the poller follows Azure-AsyncOperation, then GETs the resource.
+            operation = fake.new_operation(key, finished)
+            self.headers_out = {
+                "Azure-AsyncOperation": f"{fake.url}/operations/async/{operation}",
+                "Retry-After": POLL_RETRY_AFTER,
+            }
+            return (200 if updating else 201), resource
+
+        def _history(self, path: str, run: str, what: str) -> tuple[int, Any]:
+            child = fake.runs.get(run)
+            if child is None and run not in fake.jobs:
+                return 404, error_body(404, f"run {run} not found")
+            if what == "children":
+                runs = [self._run(r) for r in fake.runs.values() if r.parent == run]
+                return 200, self._page(path, runs, fake.history_page_size)
+            if child is not None:
+                details = self._run(child)
+                if child.error:
+                    details["error"] = {"error": {"code": "UserError", "message": child.error}}
                 return 200, details
-            runs = [
-                {"runId": step, "displayName": step, "status": timeline[0]}
-                for step, timeline in fake.steps.get(run, {}).items()
-            ]
-            return 200, {"value": runs}
+            status = fake.jobs[run]["properties"]["status"]
+            details = {"runId": run, "status": status}
+            if run in fake.errors:
+                details["error"] = {"error": {"code": "UserError", "message": fake.errors[run]}}
+            return 200, details
+
+        def _run(self, run: Run) -> dict[str, Any]:
+            return {
+                "runId": run.run_id,
+                "parentRunId": run.parent,
+                "displayName": run.display_name,
+                "status": run.timeline[0],
+            }
 
         def _cancel(self, name: str) -> tuple[int, Any]:
             if name not in fake.jobs:
-                return 404, {"error": {"code": "UserError", "message": f"job {name} not found"}}
+                return 404, error_body(404, f"job {name} not found")
             fake.cancelled.append(name)
-            fake.timelines[name] = ["CancelRequested", "Canceled"]
-            # Asynchronous, as in Azure: the poller follows Location until it answers 200.
-            self.headers_out = {"Location": f"{fake.url}/operations/cancel-{name}", "Retry-After": "0"}
+            fake.timelines[name] = ["CancelRequested"]
+
+            def finished(succeeded: bool) -> None:
+                if succeeded:
+                    fake.timelines[name] = ["Canceled"]
+
+            # Asynchronous, as in Azure: the poller follows Location until it stops answering 202.
+            operation = fake.new_operation(f"cancel-{name}", finished)
+            self.headers_out = {
+                "Location": f"{fake.url}/operations/location/{operation}",
+                "Retry-After": RETRY_AFTER,
+            }
             return 202, None
 
         def _job(self, method: str, workspace: str, name: str, body: Any) -> tuple[int, Any]:
@@ -371,10 +674,16 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     properties = fake.jobs[name]["properties"]
                     properties["status"] = fake.status(name, properties["status"])
                     return 200, fake.jobs[name]
-                return 404, {"error": {"code": "UserError", "message": f"job {name} not found"}}
+                if name in fake.runs:
+                    # A pipeline child: MFE answers without properties; the SDK reads run history.
+                    return 200, {"id": f"{self.path.split('?')[0]}", "name": name, "properties": None}
+                return 404, error_body(404, f"job {name} not found")
             if method == "PUT":
                 if name in fake.jobs:
-                    return 409, {"error": {"code": "Conflict", "message": f"job {name} exists"}}
+                    return 409, error_body(409, f"job {name} exists")
+                refusal = self._check_pipeline(body["properties"])
+                if refusal:
+                    return 400, error_body(400, refusal)
                 properties = dict(body["properties"])
                 properties["status"] = fake.status(name, "Running")
                 properties["services"] = {"Studio": {"endpoint": f"https://ml.azure.com/runs/{name}"}}
@@ -383,6 +692,39 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 fake.created += 1
                 return 201, resource
             return 405, None
+
+        def _check_pipeline(self, properties: dict[str, Any]) -> str | None:
+            """The service's validation of registry component nodes against the component's inputs."""
+            if properties.get("jobType") != "Pipeline":
+                return None
+            for node_name, node in properties.get("jobs", {}).items():
+                found = re.search(
+                    r"^azureml://registries/([^/]+)/components/([^/]+)/versions/([^/]+)$",
+                    node.get("componentId", ""),
+                )
+                if not found:
+                    continue
+                registry, name, version = found.groups()
+                component = pinned_component(name, version) if registry == "azureml" else None
+                if component is None:
+                    return f"Component {name}:{version} not found in registry {registry}"
+                sent = node.get("inputs", {})
+                for key, given in sent.items():
+                    spec = component.inputs.get(key)
+                    if spec is None:
+                        return f"{node_name}: component {name}:{version} has no input {key!r}"
+                    kind = given.get("job_input_type")
+                    if spec.is_uri != (kind != "literal"):
+                        return f"{node_name}: input {key!r} is {spec.type}, got a {kind} input"
+                    value = given.get("value")
+                    if spec.enum and value not in spec.enum:
+                        return f"{node_name}: input {key!r} must be one of {list(spec.enum)}, got {value!r}"
+                    if spec.type == "integer" and not re.fullmatch(r"-?\d+", str(value)):
+                        return f"{node_name}: input {key!r} must be an integer, got {value!r}"
+                missing = sorted(component.required - set(sent))
+                if missing:
+                    return f"{node_name}: required inputs missing: {', '.join(missing)}"
+            return None
 
         def do_GET(self) -> None:
             self._handle("GET")

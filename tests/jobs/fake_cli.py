@@ -28,6 +28,8 @@ def factory(fake: FakeAzure) -> Any:
             retry_backoff_factor=0.01,
             retry_backoff_max=0.05,
             retry_total=3,
+            # LRO polls with Retry-After 0 fall back to this interval (azure-core base_polling).
+            polling_interval=0.01,
         )
 
     return make

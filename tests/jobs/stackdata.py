@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+SERVERLESS_REGION = "westus3"  # offers serverless fine-tuning of the example's model (jobs/serverless.py)
 RECIPES = REPO / "jobs" / "recipes"
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 RESOURCE_GROUP = "rg-mlp-dev-nlp-research"
@@ -16,11 +17,13 @@ CLUSTER_ID = (
 )
 
 
-def stack_outputs() -> dict[str, Any]:
-    """The docs/stack-outputs.md shape, with floats as some Pulumi runtimes return them."""
+def stack_outputs(location: str = "westeurope") -> dict[str, Any]:
+    """The docs/stack-outputs.md shape, with floats as some Pulumi runtimes return them.
+
+    The real stacks are in westeurope; serverless fine-tuning tests use a region that offers it."""
     return {
         "environment": "dev",
-        "location": "westeurope",
+        "location": location,
         "subscription_id": SUBSCRIPTION,
         "tenant_id": "11111111-1111-1111-1111-111111111111",
         "shared_resource_group": "rg-mlp-dev-shared",

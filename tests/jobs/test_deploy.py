@@ -47,17 +47,21 @@ def test_deploy_creates_endpoint_then_deployment_then_routes_traffic(
         ("PUT", f"{endpoint_path}/deployments/default"),
         ("PUT", endpoint_path),  # traffic
     ]
-    # Every PUT is long-running: the Azure-AsyncOperation URL is polled, then the resource read.
+    # Every PUT is long-running: the Azure-AsyncOperation URL is polled until it stops answering
+    # InProgress (the fake takes lro_polls polls), then the resource is read.
+    polls = fake.lro_polls + 1
     after_each_put = [
-        [r.path for r in fake.requests[i + 1 : i + 3]]
+        [r.path for r in fake.requests[i + 1 : i + 2 + polls]]
         for i, r in enumerate(fake.requests)
         if r.method == "PUT"
     ]
     assert after_each_put == [
-        ["/operations/nlp-chat", endpoint_path],
-        ["/operations/nlp-chat-deployments-default", f"{endpoint_path}/deployments/default"],
-        ["/operations/nlp-chat", endpoint_path],
+        ["/operations/async/nlp-chat-1"] * polls + [endpoint_path],
+        ["/operations/async/nlp-chat-deployments-default-2"] * polls
+        + [f"{endpoint_path}/deployments/default"],
+        ["/operations/async/nlp-chat-3"] * polls + [endpoint_path],
     ]
+    assert {state["properties"]["provisioningState"] for state in fake.online.values()} == {"Succeeded"}
     first, deployment, traffic = (r.body for r in fake.requests if r.method == "PUT")
     assert first["location"] == "westeurope"
     assert first["properties"]["authMode"] == "Key"
@@ -70,6 +74,18 @@ def test_deploy_creates_endpoint_then_deployment_then_routes_traffic(
     assert properties["requestSettings"]["requestTimeout"] == "PT1M30S"  # 90 s
     assert deployment["sku"]["capacity"] == 1
     assert traffic["properties"]["traffic"] == {"default": 100}
+
+
+def test_a_failed_deployment_operation_is_one_clear_error(fake: FakeAzure, outputs_file: Path) -> None:
+    # The deployment PUT is accepted, then its operation ends Failed after a few polls.
+    fake.lro_failures["nlp-chat/deployments/default"] = "Not enough quota for Standard_NC24ads_A100_v4"
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert "Not enough quota for Standard_NC24ads_A100_v4" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert fake.online["nlp-chat/deployments/default"]["properties"]["provisioningState"] == "Failed"
+    # No traffic is routed to a deployment that failed.
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "PUT"] == ["nlp-chat", "default"]
 
 
 def test_dry_run_prints_both_rest_bodies_without_network(fake: FakeAzure, outputs_file: Path) -> None:
@@ -167,3 +183,22 @@ def test_the_models_inference_allow_list_decides_the_instance_type(
             "Standard_NC96ads_A100_v4, Standard_ND96amsr_A100_v4"
         )
         assert not puts
+
+
+def test_sdk_progress_and_log_messages_stay_out_of_the_output(
+    fake: FakeAzure, outputs_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # azure-ai-ml prints a dot per LRO poll straight to sys.stdout and logs INFO lines.
+    code, out, err = deploy(fake, outputs_file)
+    assert code == 0, err
+    assert capsys.readouterr() == ("", "")  # nothing beyond the streams main() writes to
+    assert out.startswith("deployed ") and err == ""
+
+
+def test_verbose_shows_the_sdk_messages_on_stderr(
+    fake: FakeAzure, outputs_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = deploy(fake, outputs_file, "--verbose")
+    assert code == 0, err
+    captured = capsys.readouterr()
+    assert captured.out == "" and "." in captured.err  # the SDK's progress, on stderr

@@ -45,10 +45,11 @@ def rest_body(rendered: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_dry_run_is_byte_identical_and_matches_golden(
-    name: str, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, outputs_file: Path, serverless_outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = dry_run(RECIPES / f"{name}.yaml", outputs_file, monkeypatch)
-    second = dry_run(RECIPES / f"{name}.yaml", outputs_file, monkeypatch)
+    outputs = serverless_outputs_file if name == "llama-serverless" else outputs_file
+    first = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)
+    second = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)
     assert first == second
     assert first == (GOLDEN / f"{name}.txt").read_text()
 
@@ -62,7 +63,7 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
     node = properties["jobs"]["finetune"]
     assert (
         node["componentId"]
-        == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.57"
+        == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.82"
     )
     inputs = node["inputs"]
     assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "4"  # Standard_NC96ads_A100_v4
@@ -79,7 +80,7 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
 
 
 def test_sdk_experimental_warnings_are_kept_out_of_the_output(
-    outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+    serverless_outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import logging
 
@@ -99,7 +100,7 @@ def test_sdk_experimental_warnings_are_kept_out_of_the_output(
     monkeypatch.setattr(logging.getLogger("azure.ai.ml._utils._experimental"), "level", logging.NOTSET)
     monkeypatch.setattr("azure.ai.ml._utils._experimental._warning_cache", set())
     try:
-        dry_run(RECIPES / "llama-serverless.yaml", outputs_file, monkeypatch)
+        dry_run(RECIPES / "llama-serverless.yaml", serverless_outputs_file, monkeypatch)
     finally:
         sdk.removeHandler(recorder)
     assert not [message for message in recorder.messages if "experimental" in message]

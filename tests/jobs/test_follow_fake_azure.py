@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fake_azure import FakeAzure
+from fake_azure import FakeAzure, Fault
 from fake_cli import dry_run, finetune, run
 from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
-from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
+from jobs.cli import EXIT_FOLLOW_STOPPED, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
 from jobs.submit import Polling
 
 RECIPE = "phi3-mini-chat-lora"  # a pipeline job: its steps are listed while following
@@ -56,28 +57,29 @@ def requests_after_submit(fake: FakeAzure, name: str) -> list[str]:
         f"GET /history/v1.0{WORKSPACE_PATH}/runs/{name}/children": "list steps",
         f"GET /history/v1.0{WORKSPACE_PATH}/runs/{name}/details": "run details",
         f"POST {WORKSPACE_PATH}/jobs/{name}/cancel": "cancel",
-        f"GET /operations/cancel-{name}": "cancel poll",
     }
     seen = [f"{r.method} {r.path}" for r in fake.requests[put + 1 :] if not r.path.startswith("/adfs/")]
-    return [labels.get(request, request) for request in seen]
-
-
-def test_wait_follows_status_and_steps_with_backoff(fake: FakeAzure, outputs_file: Path) -> None:
-    name = job_name(fake, outputs_file)
-    fake.timelines[name] = [
-        "NotStarted",
-        "Queued",
-        "Queued",
-        "Queued",
-        "Queued",
-        "Running",
-        "Running",
-        "Completed",
+    return [
+        "cancel poll"
+        if re.match(rf"GET /operations/location/cancel-{name}-\d+$", request)
+        else labels.get(request, request)
+        for request in seen
     ]
-    fake.steps[name] = {
-        "model_import": ["NotStarted"] * 5 + ["Running", "Completed"],
-        "finetune": ["NotStarted"] * 6 + ["Running", "Completed"],
-    }
+
+
+def test_wait_follows_status_and_nested_steps_with_backoff(fake: FakeAzure, outputs_file: Path) -> None:
+    name = job_name(fake, outputs_file)
+    fake.timelines[name] = ["NotStarted", "Queued", "Queued", "Queued", "Queued", "Running", "Running"]
+    fake.timelines[name] += ["Completed"]
+    # The catalog pipeline's steps run below its pipeline node, as on the service.
+    fake.pipeline_steps(
+        name,
+        {
+            "validation": ["NotStarted"] * 5 + ["Completed"],
+            "model_import": ["NotStarted"] * 5 + ["Running", "Completed"],
+            "finetune": ["NotStarted"] * 6 + ["Running", "Completed"],
+        },
+    )
     clock = FakeClock(fake)
 
     code, out, err = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
@@ -85,44 +87,113 @@ def test_wait_follows_status_and_steps_with_backoff(fake: FakeAzure, outputs_fil
     assert code == 0, err
     assert [line for line in out.splitlines() if line.startswith("[")] == [
         "[  0m00s] job: new -> NotStarted",
-        "[  0m00s] step model_import: new -> NotStarted",
         "[  0m00s] step finetune: new -> NotStarted",
+        "[  0m00s] step finetune/validation: new -> NotStarted",
+        "[  0m00s] step finetune/model_import: new -> NotStarted",
+        "[  0m00s] step finetune/finetune: new -> NotStarted",
         "[  0m05s] job: NotStarted -> Queued",
+        "[  0m05s] step finetune: NotStarted -> Queued",
         "[  0m37s] job: Queued -> Running",
-        "[  0m37s] step model_import: NotStarted -> Running",
-        "[  0m42s] step model_import: Running -> Completed",
-        "[  0m42s] step finetune: NotStarted -> Running",
+        "[  0m37s] step finetune: Queued -> Running",
+        "[  0m37s] step finetune/validation: NotStarted -> Completed",
+        "[  0m37s] step finetune/model_import: NotStarted -> Running",
+        "[  0m42s] step finetune/model_import: Running -> Completed",
+        "[  0m42s] step finetune/finetune: NotStarted -> Running",
         "[  0m47s] job: Running -> Completed",
         "[  0m47s] step finetune: Running -> Completed",
+        "[  0m47s] step finetune/finetune: Running -> Completed",
     ]
     assert out.endswith(f"{name} completed\n")
     # 5 s after every change, x1.5 while nothing changes, capped at the maximum (10 s here).
     assert clock.slept == [5, 5, 7.5, 10, 10, 5, 5]
-    # Each poll reads the job, then its steps from run history (jobs.list reads the parent again);
-    # the workspace's discovery document is fetched once.
-    poll = ["get job", "get job", "list steps"]
-    assert requests_after_submit(fake, name) == [
-        "get job",
-        "get job",
-        "get workspace",
-        "discovery",
-        "list steps",
-        *poll * 7,
-    ]
+    # Once the node has completed, its steps are not listed again.
+    node_lists = [r for r in fake.requests if r.path.endswith(f"/runs/{name}-node-finetune/children")]
+    assert len(node_lists) == 8  # one per poll
 
 
-def test_wait_on_a_failed_job_shows_the_error(fake: FakeAzure, outputs_file: Path) -> None:
+def test_a_failed_pipeline_shows_the_failing_steps_error(fake: FakeAzure, outputs_file: Path) -> None:
     name = job_name(fake, outputs_file)
     fake.timelines[name] = ["Running", "Failed"]
     fake.errors[name] = "CUDA out of memory in finetune (rank 0)"
+    # The steps of chat_completion_pipeline 0.0.82, named as its spec's jobs are (azureml-assets).
+    fake.pipeline_steps(
+        name,
+        {
+            "ft_nlp_common_validation": ["Completed"],
+            "chat_completion_model_import": ["Completed"],
+            "chat_completion_datapreprocess": ["Completed"],
+            "chat_completion_finetune": ["Running", "Failed"],
+            "ft_nlp_model_converter": ["NotStarted", "Canceled"],
+        },
+        failing="chat_completion_finetune",
+    )
     clock = FakeClock(fake)
 
-    code, out, _ = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
+    code, out, err = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
 
     assert code == EXIT_JOB_FAILED == 1
     assert "job: Running -> Failed" in out
-    assert out.endswith(f"{name} ended Failed\nerror: UserError: CUDA out of memory in finetune (rank 0)\n")
-    assert requests_after_submit(fake, name)[-1] == "run details"
+    assert "step finetune/chat_completion_finetune: Running -> Failed" in out
+    # The root run only says a step failed; the step's own error is the one that explains it.
+    assert err == (
+        f"error: {name} ended Failed: step finetune/chat_completion_finetune: UserError: CUDA out of "
+        "memory in finetune (rank 0); to train again, run the same command with --force-new\n"
+    )
+    assert requests_after_submit(fake, name)[-1].endswith(
+        f"runs/{name}-step-chat_completion_finetune/details"
+    )
+
+
+@pytest.mark.parametrize("status", ["NotResponding", "Paused"])
+def test_not_responding_and_paused_are_followed_through(
+    fake: FakeAzure, outputs_file: Path, status: str
+) -> None:
+    name = job_name(fake, outputs_file)
+    fake.timelines[name] = ["Running", status, status, "Running", "Completed"]
+    clock = FakeClock(fake)
+
+    code, out, err = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
+
+    assert code == 0, err
+    assert f"job: Running -> {status}" in out and f"job: {status} -> Running" in out
+    assert out.endswith(f"{name} completed\n")
+
+
+def test_wait_retries_transient_read_errors_and_reports_them(fake: FakeAzure, outputs_file: Path) -> None:
+    name = job_name(fake, outputs_file)
+    fake.timelines[name] = ["Running", "Running", "Completed"]
+    clock = FakeClock(fake)
+    assert finetune(fake, outputs_file, RECIPE)[0] == 0
+    # Four 503s in a row exhaust azure-core's own retries (retry_total=3 in these tests) once.
+    # (`status` reads the job once before following: let that read through.)
+    fake.faults += [Fault("GET", rf"/jobs/{name}$", 503, skip=1 if i == 0 else 0) for i in range(4)]
+
+    code, out, err = run(fake, outputs_file, "status", name, "--wait", polling=clock.polling())
+
+    assert code == 0, err
+    warnings = [line for line in out.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "Azure ML answered 503" in warnings[0]
+    assert "retrying in 7.5 s (1 of 7 retries)" in warnings[0]
+    assert out.endswith(f"{name} completed\n") and fake.faults == []
+
+
+def test_wait_stops_after_repeated_failures_and_says_how_to_reattach(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    name = job_name(fake, outputs_file)
+    assert finetune(fake, outputs_file, RECIPE)[0] == 0
+    fake.faults += [Fault("GET", rf"/jobs/{name}$", 503, skip=1 if i == 0 else 0) for i in range(32)]
+    clock = FakeClock(fake)
+
+    code, out, err = run(fake, outputs_file, "status", name, "--wait", polling=clock.polling())
+
+    assert code == EXIT_FOLLOW_STOPPED == 3
+    assert err.startswith(f"error: stopped following {name} after 8 failed reads (")
+    assert err.rstrip().endswith(
+        f"the job keeps running on Azure ML: re-attach with `azml-jobs status {name} --wait`"
+    )
+    assert len(err.splitlines()) == 1
+    assert len([line for line in out.splitlines() if "warning:" in line]) == 7
 
 
 def test_status_wait_on_an_existing_job(fake: FakeAzure, outputs_file: Path) -> None:
@@ -131,12 +202,34 @@ def test_status_wait_on_an_existing_job(fake: FakeAzure, outputs_file: Path) -> 
     fake.timelines[name] = ["Running", "Canceled"]
     clock = FakeClock(fake)
 
-    code, out, _ = run(fake, outputs_file, "status", name, "--wait", polling=clock.polling())
+    code, out, err = run(fake, outputs_file, "status", name, "--wait", polling=clock.polling())
 
     assert code == EXIT_JOB_FAILED
     assert f"{name}  Running" in out and "job: Running -> Canceled" in out
-    assert out.endswith(f"{name} ended Canceled\n")  # no run-history error for a cancelled job
-    assert "run details" not in requests_after_submit(fake, name)
+    assert err == f"error: {name} ended Canceled\n"  # no run-history error for a cancelled job
+    assert not any("details" in request for request in requests_after_submit(fake, name))
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("Running", 0), ("Completed", 0), ("Failed", 1), ("Canceled", 1)]
+)
+def test_status_exit_code_says_whether_the_job_failed(
+    fake: FakeAzure, outputs_file: Path, status: str, code: int
+) -> None:
+    name = job_name(fake, outputs_file)
+    fake.add_job(WORKSPACE_PATH, name, "Pipeline", status)
+    fake.errors[name] = "Out of disk"
+
+    exit_code, out, err = run(fake, outputs_file, "status", name)
+
+    assert exit_code == code
+    assert out.startswith(f"{name}  {status}")
+    if status == "Failed":
+        assert err == f"error: {name} ended Failed: UserError: Out of disk\n"
+    elif status == "Canceled":
+        assert err == f"error: {name} ended Canceled\n"
+    else:
+        assert err == ""
 
 
 @pytest.mark.parametrize("cancel_on_interrupt", [False, True], ids=["detach", "cancel"])
@@ -153,7 +246,8 @@ def test_ctrl_c_detaches_or_cancels(fake: FakeAzure, outputs_file: Path, cancel_
     if cancel_on_interrupt:
         assert f"interrupted: cancel requested for {name}" in out
         assert fake.cancelled == [name]
-        assert after[-2:] == ["cancel", "cancel poll"]  # the poller followed Location to the end
+        # The poller followed Location through the operation's polls to the end.
+        assert after[-(2 + fake.lro_polls) :] == ["cancel"] + ["cancel poll"] * (fake.lro_polls + 1)
     else:
         assert f"detached; {name} keeps running" in out
         assert fake.cancelled == []
@@ -172,7 +266,20 @@ def test_cancel_reaches_the_workspace_job(fake: FakeAzure, outputs_file: Path) -
     assert fake.cancelled == [name]
     posts = [r.path for r in fake.requests if r.method == "POST" and "/oauth2/" not in r.path]
     assert posts == [f"{WORKSPACE_PATH}/jobs/{name}/cancel"]
-    assert requests_after_submit(fake, name) == ["cancel", "cancel poll"]
+    assert requests_after_submit(fake, name) == ["cancel"] + ["cancel poll"] * (fake.lro_polls + 1)
+    assert fake.status(name, "?") == "Canceled"
+
+
+def test_a_cancel_operation_that_fails_is_one_clear_error(fake: FakeAzure, outputs_file: Path) -> None:
+    name = job_name(fake, outputs_file)
+    assert finetune(fake, outputs_file, RECIPE)[0] == 0
+    fake.lro_failures[f"cancel-{name}"] = "Job is in a terminal state and cannot be canceled"
+
+    code, out, err = run(fake, outputs_file, "cancel", name)
+
+    assert code == EXIT_USER_ERROR and out == ""
+    assert err.startswith(f"error: cancelling {name}: Azure ML answered 400: ")
+    assert "Job is in a terminal state and cannot be canceled" in err and len(err.splitlines()) == 1
 
 
 def test_cancel_of_an_unknown_job_is_a_clear_error(fake: FakeAzure, outputs_file: Path) -> None:
@@ -184,5 +291,20 @@ def test_cancel_of_an_unknown_job_is_a_clear_error(fake: FakeAzure, outputs_file
         f"error: cancelling no-such-job: not found in workspace {WORKSPACE!r} "
         f"(resource group {RESOURCE_GROUP!r}, subscription {SUBSCRIPTION})"
     )
-    assert "job no-such-job not found" in err and "Traceback" not in err
+    assert err.rstrip().endswith(": (ResourceNotFound) job no-such-job not found")  # said once
+    assert "Traceback" not in err
     assert fake.cancelled == []
+
+
+def test_list_reads_every_page_and_keeps_to_the_project(fake: FakeAzure, outputs_file: Path) -> None:
+    for index in range(5):
+        project = "nlp-research" if index % 2 == 0 else "vision"
+        tags = {"project": project, "recipe": f"r{index}"}
+        fake.add_job(WORKSPACE_PATH, f"job-{index}", "Pipeline", "Completed", tags)
+
+    code, out, err = run(fake, outputs_file, "list")
+
+    assert code == 0, err
+    assert out.splitlines() == [f"job-{i}  Completed  recipe=r{i}" for i in (0, 2, 4)]
+    pages = [r for r in fake.requests if r.path.endswith("/jobs") and r.method == "GET"]
+    assert len(pages) == 3  # 5 jobs, 2 per page: the SDK followed nextLink twice

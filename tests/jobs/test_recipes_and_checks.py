@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stackdata import RECIPES, stack_outputs
+from stackdata import RECIPES, SERVERLESS_REGION, stack_outputs
 
 from jobs.checks import Placement, check_against_registry, check_recipe, parse_allow_list
 from jobs.errors import JobsError
@@ -14,6 +14,9 @@ from jobs.recipes import load_recipe
 from jobs.targets import coerce_integral_floats, load_stack_outputs, resolve_target
 
 TARGET = resolve_target(coerce_integral_floats(stack_outputs()), "dev", "nlp-research")
+SERVERLESS_TARGET = resolve_target(
+    coerce_integral_floats(stack_outputs(SERVERLESS_REGION)), "dev", "nlp-research"
+)
 
 
 def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
@@ -31,6 +34,9 @@ def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
     # Keep custom recipes' relative code path valid from the temporary directory.
     if document.get("kind") == "custom" and "code" not in edit:
         document["code"] = str((RECIPES / document["code"]).resolve())
+    conda_file = document.get("environment", {}).get("conda_file")
+    if conda_file and "environment.conda_file" not in edit:
+        document["environment"]["conda_file"] = str((RECIPES / conda_file).resolve())
     path = tmp_path / f"{example}-variant.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -78,7 +84,27 @@ BAD_RECIPES = [
     ),
     ("llama-sft-custom", {"command": "python missing.py"}, "command: script missing.py is not in"),
     ("llama-sft-custom", {"code": "/nonexistent/dir"}, "code: directory /nonexistent/dir does not exist"),
-    ("llama-sft-custom", {"environment.version": "latest"}, "environment.version: "),
+    (
+        "llama-sft-custom",
+        {"environment": {"name": "acpt", "version": "latest"}},
+        "environment.EnvironmentRef.version: ",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment.image": "mcr.microsoft.com/azureml/openmpi5.0-cuda12.4-ubuntu22.04:latest"},
+        "environment.BuiltEnvironment.image: must be an image pinned by tag or digest",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment.conda_file": "missing.conda.yaml"},
+        "environment.conda_file: file ",
+    ),
+    (
+        "llama-sft-custom",
+        {"environment_variables.HF_TOKEN": "hf_abc"},
+        "environment_variables: HF_TOKEN looks like a credential",
+    ),
+    ("llama-sft-custom", {"secrets.HF_TOKEN.vault": "x"}, "secrets.HF_TOKEN.vault: "),
     ("llama-sft-custom", {"nodes": 0}, "nodes: must be >= 1"),
     ("llama-sft-custom", {"inputs.train_data.path": "/mnt/data"}, "inputs.train_data.path: "),
     ("llama-serverless", {"data.validation": None}, "data.validation: required"),
@@ -115,27 +141,28 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("example", ["phi3-mini-chat-lora", "llama-sft-custom", "llama-serverless"])
 def test_examples_are_valid(example: str) -> None:
-    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), TARGET)
+    target = SERVERLESS_TARGET if example == "llama-serverless" else TARGET
+    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), target)
     expected_gpus = 0 if example == "llama-serverless" else 4  # Standard_NC96ads_A100_v4 per infra.skus
     assert placement.gpus_per_node == expected_gpus
 
 
 class FakeRegistry:
-    def __init__(self, allow_list: str, component_inputs: set[str]) -> None:
+    def __init__(self, allow_list: str, component_inputs: dict[str, str]) -> None:
         self.allow_list = allow_list
         self.inputs = component_inputs
 
     def model_tags(self, name: str, version: str, registry: str) -> dict[str, str]:
         return {"finetune_compute_allow_list": self.allow_list}
 
-    def component_inputs(self, name: str, version: str) -> set[str]:
+    def component_inputs(self, name: str, version: str) -> dict[str, str]:
         return self.inputs
 
 
 def test_allow_list_rejects_the_cluster_vm_size() -> None:
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
     placement = check_recipe(loaded, TARGET)
-    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", set())
+    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", {})
     with pytest.raises(JobsError) as raised:
         check_against_registry(loaded, placement, registry)
     message = str(raised.value)
@@ -145,17 +172,19 @@ def test_allow_list_rejects_the_cluster_vm_size() -> None:
     )
     # Every input we send that the registry's component lacks is reported with its recipe field.
     assert (
-        f"{loaded.source}: lora.r: the registry's chat_completion_pipeline 0.0.57 has no input 'lora_r'"
+        f"{loaded.source}: lora.r: the registry's chat_completion_pipeline 0.0.82 has no input 'lora_r'"
         in message
     )
 
 
 def test_allow_list_accepts_the_cluster_and_matching_component() -> None:
-    from jobs.components import PINNED_COMPONENTS
+    from jobs.components import pinned_component
 
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
     placement: Placement = check_recipe(loaded, TARGET)
-    inputs = set(PINNED_COMPONENTS[("chat_completion_pipeline", "0.0.57")].inputs)
+    component = pinned_component("chat_completion_pipeline", "0.0.82")
+    assert component is not None
+    inputs = {name: spec.type for name, spec in component.inputs.items()}
     check_against_registry(loaded, placement, FakeRegistry('["standard_nc96ads_a100_v4"]', inputs))
     assert parse_allow_list('["A", "B"]') == ["A", "B"]
 
@@ -202,3 +231,55 @@ def test_pulumi_cli_is_used_when_available() -> None:
     assert outputs["n"] == 2 and isinstance(outputs["n"], int)
     with pytest.raises(JobsError, match="pulumi CLI is not on PATH"):
         load_stack_outputs("dev", pulumi_available=lambda: False)
+
+
+def test_a_table_that_disagrees_with_the_registry_on_a_type_is_reported() -> None:
+    from jobs.components import pinned_component
+
+    loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
+    placement = check_recipe(loaded, TARGET)
+    component = pinned_component("chat_completion_pipeline", "0.0.82")
+    assert component is not None
+    inputs = {name: spec.type for name, spec in component.inputs.items()}
+    inputs["logging_steps"] = "string"  # as if the registry's copy changed under the same version
+    with pytest.raises(JobsError) as raised:
+        check_against_registry(loaded, placement, FakeRegistry('["Standard_NC96ads_A100_v4"]', inputs))
+    assert str(raised.value) == (
+        f"{loaded.source}: extra_inputs.logging_steps: the registry's chat_completion_pipeline 0.0.82 "
+        "declares input 'logging_steps' as string, jobs/component_specs says integer: re-transcribe the table"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"\xff\xfe not utf-8", "cannot read stack outputs"),
+        (b"{not json", "cannot read stack outputs"),
+        (b"[1, 2]", "must be a JSON object"),
+    ],
+    ids=["not-utf8", "not-json", "a-list"],
+)
+def test_an_outputs_file_that_cannot_be_read_is_one_error(
+    tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(content)
+    with pytest.raises(JobsError, match=fragment):
+        load_stack_outputs("dev", path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda o: o.update(projects=["nlp-research"]),
+        lambda o: o["projects"]["nlp-research"].update(clusters=["a100"]),
+        lambda o: next(iter(o["projects"]["nlp-research"]["clusters"].values())).update(max_nodes="many"),
+        lambda o: o.pop("registry"),
+    ],
+    ids=["projects-a-list", "clusters-a-list", "max-nodes-text", "no-registry"],
+)
+def test_outputs_of_the_wrong_shape_are_one_error(change: Any) -> None:
+    outputs = copy.deepcopy(stack_outputs())
+    change(outputs)
+    with pytest.raises(JobsError, match=r"do not match docs/stack-outputs\.md"):
+        resolve_target(outputs, "dev", "nlp-research")

@@ -38,18 +38,67 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
 
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
     assert code == 0, err
-    assert "note: registry not readable" in out
+    assert "note:" not in out  # the registry was readable: model and component were checked
+    registry_reads = [r.path.split("/registries/")[1] for r in fake.requests if "/versions/" in r.path]
+    assert registry_reads[:2] == [
+        "azureml/models/Phi-3-mini-4k-instruct/versions/15",
+        "azureml/components/chat_completion_pipeline/versions/0.0.82",
+    ]
     [put] = puts(fake)
     sent = put.body
     assert sent["properties"]["jobType"] == "Pipeline"
     assert sent["properties"]["computeId"] == CLUSTER_ID
     node = sent["properties"]["jobs"]["finetune"]
-    assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.57")
+    assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.82")
     assert node["inputs"]["num_nodes_finetune"]["value"] == "1"
     assert sent["properties"]["tags"]["project"] == "nlp-research"
     assert put.path.endswith(f"/jobs/{name}")
     assert _lines(_without_git_properties(sent)) == _lines(_without_git_properties(dry_body))
     assert f"submitted: {name}" in out and f"https://ml.azure.com/runs/{name}" in out
+
+
+def test_an_unreadable_registry_skips_its_checks_with_a_note(fake: FakeAzure, outputs_file: Path) -> None:
+    fake.registry_denied = True
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert "note: registry not readable (" in out and "AuthorizationFailed" in out
+    assert fake.created == 1
+
+
+@pytest.mark.parametrize(
+    ("registry", "expected"),
+    [
+        ("models", "model: not found in the registry: "),
+        ("components", "component.version: not found in the registry: "),
+    ],
+)
+def test_a_model_or_component_missing_from_the_registry_stops_submission(
+    fake: FakeAzure, outputs_file: Path, registry: str, expected: str
+) -> None:
+    if registry == "models":
+        fake.registry_models["azureml"].clear()
+    else:
+        fake.faults.append(Fault("GET", r"/registries/azureml/components/", 404))
+    code, _, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 2
+    assert f"phi3-mini-chat-lora.yaml: {expected}" in err
+    assert fake.created == 0 and not puts(fake)
+
+
+def test_the_service_refuses_a_body_that_does_not_match_the_component(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the old build sent for `extra_inputs: {apply_early_stopping: true}`: the string "True".
+    from jobs import components
+
+    monkeypatch.setattr(components, "typed_value", lambda spec, value: str(value))
+    monkeypatch.setattr("jobs.build.typed_value", lambda spec, value: str(value))
+    monkeypatch.setattr("jobs.checks.typed_value", lambda spec, value: str(value))
+    code, _, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 2
+    assert "Azure ML answered 400" in err
+    assert "input 'apply_deepspeed' must be one of ['true', 'false'], got 'True'" in err
+    assert fake.created == 0
 
 
 def test_second_submission_attaches(fake: FakeAzure, outputs_file: Path) -> None:
@@ -151,17 +200,31 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
         "processCountPerInstance": require_sku("Standard_NC96ads_A100_v4").gpus,
     }
     assert sent["resources"]["instanceCount"] == 2
-    assert sent["environmentId"] == (
-        "azureml://registries/azureml/environments/acpt-pytorch-2.2-cuda12.1/versions/37"
+    # The environment was registered from the pinned image and conda file, then referenced.
+    [env_put] = [r for r in fake.requests if r.method == "PUT" and "/environments/" in r.path]
+    assert sent["environmentId"] == env_put.path
+    assert env_put.body["properties"]["image"] == (
+        "mcr.microsoft.com/azureml/openmpi5.0-cuda12.4-ubuntu22.04:20260715.v1"
     )
+    conda = env_put.body["properties"]["condaFile"]
+    assert "trl==1.16.0" in conda and "peft==0.21.2" in conda and "datasets==5.2.0" in conda
+    # The Hugging Face token travels as a Key Vault reference, read with the compute's identity.
+    assert sent["environmentVariables"]["HF_TOKEN_KEYVAULT_SECRET"] == (
+        "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
+    )
+    assert "HF_TOKEN" not in sent["environmentVariables"]
+    assert sent["identity"] == {"identityType": "Managed"}
     assert sent["tags"] == {
         "project": "nlp-research",
         "environment": "dev",
         "recipe": "llama-sft-custom",
         "git_commit": "0123abc",
     }
-    # Everything else is what the dry run showed: only the code reference is resolved on the wire.
+    # Everything else is what the dry run showed: only the code and environment references are
+    # resolved on the wire.
     dry_body["properties"]["codeId"] = code_put.path
+    assert dry_body["properties"]["environmentId"] == "azureml:" + ":".join(env_put.path.split("/")[-3::2])
+    dry_body["properties"]["environmentId"] = env_put.path
     assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
 
     # Same recipe, same code: attach without uploading again.
@@ -172,7 +235,8 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert fake.created == 1 and len(fake.codes) == 1
 
 
-def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_file: Path) -> None:
+def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    outputs_file = serverless_outputs_file
     name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
 
     code, out, err = finetune(fake, outputs_file, "llama-serverless")
@@ -216,3 +280,110 @@ def test_serverless_submission_body_and_idempotency(fake: FakeAzure, outputs_fil
     code, out, _ = finetune(fake, outputs_file, "llama-serverless")
     assert code == 0 and f"attached to existing job: {name}" in out
     assert fake.created == 1 and len(puts(fake)) == 1  # the second run only read the job
+
+
+def test_resubmitting_a_failed_recipe_reports_it_and_force_new_retrains(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+
+    name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
+    scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+    workspace = f"{scope}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+    fake.add_job(workspace, name, "Pipeline", "Failed")
+    fake.errors[name] = "Disk quota exceeded"
+
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+
+    assert code == 1  # not 0: attaching to a failed job is not a success
+    assert f"existing job: {name} (Failed)" in out and "attached" not in out
+    assert err == (
+        f"error: {name} ended Failed: UserError: Disk quota exceeded; "
+        "to train again, run the same command with --force-new\n"
+    )
+    assert fake.created == 0
+
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora", "--force-new")
+    assert code == 0, err
+    [put] = puts(fake)
+    assert put.path.rsplit("/", 1)[1].startswith(f"{name}-")
+    # A new job that reuses the cached steps of the old one would not train again.
+    assert put.body["properties"]["settings"]["force_rerun"] is True
+
+
+def test_a_mutable_data_path_is_called_out(fake: FakeAzure, outputs_file: Path, tmp_path: Path) -> None:
+    from test_recipes_and_checks import write_variant
+
+    path = "azureml://datastores/workspaceblobstore/paths/chat/train.jsonl"
+    recipe = write_variant(tmp_path, "phi3-mini-chat-lora", {"data.train": path})
+    code, out, err = run(fake, outputs_file, "finetune", str(recipe))
+    assert code == 0, err
+    [note] = [line for line in out.splitlines() if line.startswith("note: data.")]
+    assert note.startswith(f"note: data.train is {path!r}, not a versioned data asset")
+    assert "--force-new" in note
+    assert not any("data.validation" in line for line in out.splitlines())  # azureml:name:version
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggests_dry_run"),
+    [
+        (["status", "x"], False),
+        (["list"], False),
+        (["cancel", "x"], False),
+        (["finetune", "jobs/recipes/phi3-mini-chat-lora.yaml"], True),
+    ],
+)
+def test_only_commands_with_a_dry_run_suggest_it(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], suggests_dry_run: bool
+) -> None:
+    import io
+
+    from jobs.cli import main
+
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no pulumi CLI
+    err = io.StringIO()
+    code = main([*argv, "--stack", "dev", "--project", "nlp-research"], out=io.StringIO(), err=err)
+    assert code == 2
+    assert "the pulumi CLI is not on PATH" in err.getvalue()
+    assert ("--dry-run" in err.getvalue()) is suggests_dry_run
+
+
+def test_serverless_from_a_region_without_the_offer_is_refused_before_anything_is_sent(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # The real stacks are in westeurope: serverless fine-tuning of Llama 3.1 8B is not offered there.
+    code, out, err = finetune(fake, outputs_file, "llama-serverless")
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: ") and "llama-serverless.yaml: model: serverless fine-tuning of " in line
+    assert "is not offered in westeurope" in line and "westus3" in line and "kind: catalog" in line
+    assert not fake.requests
+
+
+def test_a_serverless_model_missing_from_its_registry_is_refused(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fake.registry_models["azureml-meta"].clear()
+    code, _, err = finetune(fake, serverless_outputs_file, "llama-serverless")
+    assert code == 2
+    assert "llama-serverless.yaml: model: not found in the registry: Meta-Llama-3.1-8B-Instruct 4" in err
+    assert "registry azureml-meta" in err and fake.created == 0
+
+
+def test_a_missing_login_is_one_line_without_credential_warnings(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No service principal, no az CLI: the real DefaultAzureCredential runs out of credentials.
+    for variable in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    caplog.set_level("DEBUG")
+
+    code, out, err = run(fake, outputs_file, "status", "some-job")
+
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: reading job some-job: not authenticated for workspace ")
+    assert line.endswith("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+    # Without --verbose no SDK record reaches a handler (the root's, or Python's last resort).
+    assert [record.name for record in caplog.records if record.name.startswith("azure")] == []

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, MutableMapping, Sequence
+
+# The jobs CLI passes each secret as NAME_KEYVAULT_SECRET=<secret URI>, never its value.
+SECRET_REFERENCE_SUFFIX = "_KEYVAULT_SECRET"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -28,6 +31,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def resolve_secrets(environ: MutableMapping[str, str], fetch: Callable[[str], str]) -> list[str]:
+    """Set NAME from every NAME_KEYVAULT_SECRET reference (e.g. HF_TOKEN, which the Hugging Face
+    libraries read); the names set. The value lives only in this process's environment."""
+    resolved = []
+    for key in sorted(environ):
+        if key.endswith(SECRET_REFERENCE_SUFFIX) and environ[key]:
+            name = key.removesuffix(SECRET_REFERENCE_SUFFIX)
+            environ[name] = fetch(environ[key])
+            resolved.append(name)
+    return resolved
+
+
+def key_vault_fetch(uri: str) -> str:  # pragma: no cover - needs Key Vault and a managed identity
+    """Read a secret by URI (https://<vault>.vault.azure.net/secrets/<name>) with the compute's
+    managed identity (the job runs with identity: managed)."""
+    from azure.identity import ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient  # type: ignore[import-untyped]  # ships no py.typed
+
+    vault, _, name = uri.partition("/secrets/")
+    client = SecretClient(vault_url=vault, credential=ManagedIdentityCredential())
+    value = client.get_secret(name.split("/")[0]).value
+    return str(value or "")
+
+
 def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the cluster image
     from datasets import load_dataset  # type: ignore[import-not-found]  # only in the cluster image
     from peft import LoraConfig  # type: ignore[import-not-found]  # only in the cluster image
@@ -43,7 +70,8 @@ def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the c
         bf16=True,
         logging_steps=10,
         save_strategy="epoch",
-        report_to=["azure_ml"] if os.environ.get("AZUREML_RUN_ID") else [],
+        # Azure ML sets MLFLOW_TRACKING_URI in jobs; azureml-mlflow (in the environment) logs there.
+        report_to=["mlflow"] if os.environ.get("MLFLOW_TRACKING_URI") else [],
     )
     lora = LoraConfig(r=args.lora_r, lora_alpha=2 * args.lora_r, lora_dropout=0.05, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=args.base_model, args=config, train_dataset=dataset, peft_config=lora)
@@ -52,4 +80,6 @@ def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the c
 
 
 if __name__ == "__main__":
-    train(parse_args())
+    arguments = parse_args()
+    resolve_secrets(os.environ, key_vault_fetch)
+    train(arguments)

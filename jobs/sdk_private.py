@@ -1,0 +1,51 @@
+"""Every use of azure-ai-ml's private API by the jobs commands, in one place.
+
+azure-ai-ml 1.35.2 has no public way to do these; each function says what it relies on, and
+tests/jobs/test_sdk_private.py fails when the SDK changes it (the pin in pyproject.toml is exact,
+so that happens on a deliberate upgrade, not silently).
+
+- A pipeline node that calls a registry component by id, without fetching the component:
+  the public ways (`load_component(client=...)`, `ml_client.components.get(...)(...)`) need the
+  registry, and `--dry-run` must work offline.
+- The REST body of a job as the SDK will send it (`_to_rest_object`, `to_rest_job_object`), and
+  its YAML form (`_to_dict`): what `--dry-run` prints.
+- The error a run recorded: run history's run details; the ARM job resource carries none, and
+  the SDK's own `jobs.stream` reads it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def registry_pipeline_node(component_id: str, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
+    """A pipeline node (type `pipeline`) that runs the registry component `component_id`."""
+    from azure.ai.ml.entities._builders.pipeline import Pipeline
+
+    return Pipeline(component=component_id, inputs=dict(inputs), outputs=dict(outputs))
+
+
+def rest_job_body(job: Any) -> dict[str, Any]:
+    """The JSON body of `PUT .../jobs/{name}` for `job`, before the SDK resolves asset references."""
+    from azure.ai.ml.entities import PipelineJob
+    from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
+
+    rest = job._to_rest_object() if isinstance(job, PipelineJob) else to_rest_job_object(job)
+    body: dict[str, Any] = rest.as_dict()
+    return body
+
+
+def job_yaml_dict(job: Any) -> dict[str, Any]:
+    """The job as the SDK's own YAML schema dumps it (what `load_job` reads back)."""
+    spec: dict[str, Any] = job._to_dict()
+    return spec
+
+
+def run_error(client: Any, run_id: str) -> tuple[str, str]:
+    """(code, message) of the error run `run_id` recorded in run history, ("", "") for none."""
+    details = client.jobs._runs_operations.get_run_details(run_id)
+    error = getattr(getattr(details, "error", None), "error", None)
+    if error is None:
+        return "", ""
+    return str(error.code or ""), str(error.message or "")

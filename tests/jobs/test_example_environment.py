@@ -1,0 +1,67 @@
+"""The custom example runs on its environment: every library train.py imports is pinned there,
+and its Hugging Face token comes from Key Vault, not from a plain environment variable."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import yaml
+from stackdata import REPO
+
+EXAMPLE = REPO / "jobs" / "examples" / "trl_sft" / "train.py"
+CONDA = REPO / "jobs" / "examples" / "environments" / "trl-sft.conda.yaml"
+# Import name -> distribution name, where they differ.
+DISTRIBUTIONS = {"azure.identity": "azure-identity", "azure.keyvault.secrets": "azure-keyvault-secrets"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+    return modules
+
+
+def pinned_pip_packages() -> dict[str, str]:
+    document = yaml.safe_load(CONDA.read_text())
+    [pip] = [entry["pip"] for entry in document["dependencies"] if isinstance(entry, dict)]
+    return dict(requirement.split("==", 1) for requirement in pip)
+
+
+def test_every_third_party_import_of_the_example_is_pinned_in_its_environment() -> None:
+    pinned = pinned_pip_packages()
+    third_party = {
+        module
+        for module in imported_modules(EXAMPLE)
+        if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__"
+    }
+    assert third_party  # datasets, peft, trl, azure.*: what the curated environment lacked
+    for module in third_party:
+        distribution = DISTRIBUTIONS.get(module, module.split(".")[0])
+        assert distribution in pinned, f"{module} is imported by train.py but not pinned in {CONDA.name}"
+    assert all(version[0].isdigit() for version in pinned.values())  # exact pins, no ranges
+    # transformers backs trl and peft; mlflow reporting goes through azureml-mlflow.
+    assert {"torch", "transformers", "azureml-mlflow"} <= set(pinned)
+
+
+def test_secret_references_are_resolved_at_startup_and_only_those() -> None:
+    spec = importlib.util.spec_from_file_location("trl_sft_train", EXAMPLE)
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    uri = "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
+    environ = {"HF_TOKEN_KEYVAULT_SECRET": uri, "NCCL_DEBUG": "WARN"}
+    fetched: list[str] = []
+
+    def fetch(reference: str) -> str:
+        fetched.append(reference)
+        return "hf_secret_value"
+
+    assert train.resolve_secrets(environ, fetch) == ["HF_TOKEN"]
+    assert environ["HF_TOKEN"] == "hf_secret_value" and fetched == [uri]
+    assert environ["NCCL_DEBUG"] == "WARN"

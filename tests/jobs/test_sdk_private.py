@@ -1,0 +1,39 @@
+"""The private azure-ai-ml API jobs/sdk_private.py relies on: these fail when the SDK changes it."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import jobs.sdk_private
+
+# The versions jobs/sdk_private.py was checked against. An upgrade fails here first: re-read each
+# function's private use in the new SDK, then add the version.
+CHECKED_SDK_VERSIONS = {"1.35.2"}
+
+
+def test_the_installed_sdk_is_one_the_private_uses_were_checked_against() -> None:
+    assert version("azure-ai-ml") in CHECKED_SDK_VERSIONS, jobs.sdk_private.__doc__
+
+
+def test_the_pipeline_node_class_takes_a_registry_component_id() -> None:
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import PipelineJob
+
+    component_id = "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.82"
+    node = jobs.sdk_private.registry_pipeline_node(
+        component_id, {"train_file_path": Input(type="uri_file", path="azureml:d:1"), "seed": 1}, {}
+    )
+    body = jobs.sdk_private.rest_job_body(PipelineJob(jobs={"finetune": node}, name="n"))
+    rest_node = body["properties"]["jobs"]["finetune"]
+    assert (rest_node["type"], rest_node["componentId"]) == ("pipeline", component_id)
+    assert rest_node["inputs"]["train_file_path"] == {"job_input_type": "uri_file", "uri": "azureml:d:1"}
+    assert rest_node["inputs"]["seed"] == {"job_input_type": "literal", "value": "1"}
+
+
+def test_run_details_are_read_through_the_job_operations_run_client() -> None:
+    from azure.ai.ml.operations import JobOperations
+    from azure.ai.ml.operations._run_operations import RunOperations
+
+    assert isinstance(inspect.getattr_static(JobOperations, "_runs_operations"), property)
+    assert list(inspect.signature(RunOperations.get_run_details).parameters) == ["self", "run_id"]

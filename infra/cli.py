@@ -146,13 +146,12 @@ def _plan_one(
     from infra.plan.offline import plan_stack
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
-    from infra.plan.states import empty_state, from_plan, read_state
+    from infra.plan.states import StateError, empty_state, from_plan, read_state
 
     json_target, preview_target = targets
     as_of = _as_of(args)
     platform = load_platform(Layout(root), stack, as_of=as_of)
-    plan = plan_stack(stack, root, as_of=as_of)
-    head = from_plan(plan)
+    # the base first: a base that cannot be read fails before the program runs
     if checkout is not None:
         from infra.plan.base_ref import plan_in
 
@@ -161,6 +160,10 @@ def _plan_one(
         base = read_state(Path(args.diff_against.replace("{stack}", stack)))
     else:
         base = None
+    if base is not None and base.stack and base.stack != stack:
+        raise StateError(f"{base.source} is of stack {base.stack!r}, not {stack!r}")
+    plan = plan_stack(stack, root, as_of=as_of)
+    head = from_plan(plan)
     diff = diff_states(base or empty_state(stack, "an empty stack (no base given)"), head)
     resources = {**(base.resources if base else {}), **head.resources}
     principals = principal_directory(platform)

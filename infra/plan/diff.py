@@ -176,8 +176,11 @@ def _refusals(step: Step) -> list[str]:
         if step.op == "delete":
             refusals.append(f"{label} is protected and would be deleted")
         else:
-            reasons = ", ".join(c.path for c in step.changes if c.replace)
-            refusals.append(f"{label} is protected and would be replaced: {reasons} forces a new resource")
+            reasons = [c.path for c in step.changes if c.replace]
+            verb = "forces" if len(reasons) == 1 else "force"
+            refusals.append(
+                f"{label} is protected and would be replaced: {', '.join(reasons)} {verb} a new resource"
+            )
     if step.op == "update" and resource.type == ML_WORKSPACE and step.old is not None and step.new:
         before, after = _isolation(step.old.inputs), _isolation(step.new.inputs)
         known = before in ISOLATION_ORDER and after in ISOLATION_ORDER

@@ -141,7 +141,7 @@ def test_a_prefix_change_in_prod_replaces_protected_resources_and_is_refused(san
         "azure-native:containerregistry:Registry nlp-research-container-registry",
     }
     vault = next(r for r in diff.refusals if "key-vault " in r)
-    assert vault.endswith("would be replaced: resourceGroupName, vaultName forces a new resource")
+    assert vault.endswith("would be replaced: resourceGroupName, vaultName force a new resource")
     assert diff.counts()["replace"] > 20 and diff.counts()["update"] == 0
 
 

@@ -43,8 +43,14 @@ def run_steps() -> list[str]:
     return [step["run"] for _, _, job in jobs() for step in job["steps"] if "run" in step]
 
 
-def test_workflows_exist_for_tests_previews_comments_and_deploys() -> None:
-    assert {path.stem for path in WORKFLOWS} == {"ci", "preview", "preview-comment", "deploy"}
+def test_workflows_exist_for_tests_previews_comments_real_previews_and_deploys() -> None:
+    assert {path.stem for path in WORKFLOWS} == {
+        "ci",
+        "preview",
+        "preview-comment",
+        "pulumi-preview",
+        "deploy",
+    }
 
 
 def test_every_make_target_a_workflow_or_the_readme_calls_exists() -> None:

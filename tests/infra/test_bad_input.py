@@ -381,3 +381,19 @@ def test_tags_differing_in_case_between_environment_and_project_are_sent_once(sa
     tags = workspace.inputs["tags"]
     assert [k for k in tags if k.lower() == "data-classification"] == ["Data-Classification"]
     assert tags["Data-Classification"] == "public"  # the project's, later, wins
+
+
+def test_private_endpoint_rule_messages_name_what_is_wrong(sandbox: Sandbox) -> None:
+    storage = "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stdata"
+    for target, subresource, fragment in (
+        (storage, "vault", "it offers blob, blob_secondary, dfs, dfs_secondary, file, file_secondary, queue"),
+        (
+            storage + "/blobServices/default",
+            "blob",
+            "is not the id of one resource (…/providers/<namespace>/<type>/<name>)",
+        ),
+    ):
+        rule = {"type": "PrivateEndpoint", "service_resource_id": target, "subresource_target": subresource}
+        with_environment(sandbox, "prod", lambda e, r=rule: e["network"]["outbound_rules"].update(bad=r))
+        found = " ".join(i.message for i in problems(sandbox, "prod") if "outbound_rules.bad" in i.path)
+        assert fragment in found, found

@@ -184,3 +184,18 @@ def test_budget_mistakes_name_file_and_field(
     ]
     assert [i.path for i in found] == [path]
     assert fragment in found[0].message
+
+
+def test_a_start_in_the_current_month_is_accepted_and_the_refusal_says_what_to_do(sandbox: Sandbox) -> None:
+    nlp = example_project("nlp-research")
+    nlp["environments"]["prod"]["budget"]["start_date"] = "2026-12-01"  # the month of AS_OF
+    sandbox.project("nlp-research.yaml", nlp)
+    assert [i for i in validate_all(Layout(sandbox.root), as_of=AS_OF) if "start_date" in i.path] == []
+    (issue,) = [
+        i for i in validate_all(Layout(sandbox.root), as_of=date(2027, 1, 31)) if "start_date" in i.path
+    ]
+    assert issue.message.endswith(
+        "2026-12-01 is before the current month (2027-01-01, as of 2027-01-31): Azure creates a monthly "
+        "budget from the current month at the earliest. Remove start_date (a new budget then starts this "
+        "month, and a budget that exists keeps its start date), or give a month from now on"
+    )

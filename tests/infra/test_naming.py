@@ -127,3 +127,14 @@ def test_invalid_compute_names(name: str, reason: str) -> None:
 def test_key_vault_rule_refuses_double_hyphens() -> None:
     with pytest.raises(NamingError, match="single hyphens"):
         naming.RULES["key vault"].check("kv--x")
+
+
+def test_collision_checks_cover_every_globally_unique_or_group_scoped_name() -> None:
+    """The kinds the loader compares between projects (a derived name taken twice is refused)."""
+    assert set(EnvironmentNames("mlp", "dev").project("nlp-research").all()) == {
+        "resource group",
+        "machine learning workspace",
+        "storage account",
+        "key vault",
+        "container registry",
+    }

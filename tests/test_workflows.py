@@ -232,3 +232,32 @@ def test_upsert_comment_updates_the_stacks_comment_in_place_or_creates_one(tmp_p
         check=False,
     )
     assert refused.returncode == 2 and "not a pull request number" in refused.stderr
+
+
+@pytest.mark.cli
+def test_the_offline_preview_step_runs_and_writes_the_stacks_comment(tmp_path: Path) -> None:
+    """The step of preview.yml as GitHub runs it (`bash -e`), against this checkout's HEAD."""
+    import os
+
+    from infra.plan.diff_render import marker
+
+    job = load(ROOT / ".github" / "workflows" / "preview.yml")["jobs"]["offline"]
+    step = next(s for s in job["steps"] if str(s.get("name", "")).startswith("Offline plan"))
+    env = {
+        **os.environ,
+        **step["env"],
+        "BASE_SHA": "HEAD",
+        "STACK": "dev",
+        "PR": "7",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_ENV": str(tmp_path / "github-env"),
+    }
+    run = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    comment = (tmp_path / "comment" / "dev.md").read_text()
+    assert comment.startswith(marker("dev") + "\n### Offline preview: `dev`\n\n**")
+    assert "Against plan of HEAD." in comment
+    assert (tmp_path / "comment" / "pr-number").read_text() == "7\n"
+    assert (tmp_path / "github-env").read_text() == "status=0\n"

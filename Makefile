@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench validate sync mutate
+.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph mutate check-live policy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -27,10 +27,21 @@ plan: sync
 validate: sync
 	$(RUN) python -m infra validate
 
+# make onboard NAME=my-project OWNER=lead@contoso.com [COST_CENTER=CC-1] [ENVIRONMENTS=dev,prod] [BUDGET=1000]
+onboard: sync
+	$(RUN) python -m infra onboard $(NAME) --owner $(OWNER) $(if $(COST_CENTER),--cost-center $(COST_CENTER)) $(if $(ENVIRONMENTS),--environments $(ENVIRONMENTS)) $(if $(BUDGET),--budget $(BUDGET))
+
+# The resource graph of a stack as DOT and SVG (docs/graph-<stack>.*). SVG needs Graphviz, a
+# system package: installed here with apt-get when `dot` is missing (root, or sudo).
+graph: sync
+	@command -v dot >/dev/null 2>&1 || { apt-get install -y -qq graphviz 2>/dev/null || sudo apt-get install -y -qq graphviz; }
+	$(RUN) python -m infra graph --stack $(STACK) --short-node-name --output docs/graph-$(STACK).dot --svg docs/graph-$(STACK).svg
+
 lint: sync
 	$(RUN) ruff check infra jobs tests bench
 	$(RUN) ruff format --check infra jobs tests bench
 	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(RUN) zizmor --offline --no-progress .github/workflows
 
 typecheck: sync
 	$(RUN) mypy
@@ -43,9 +54,19 @@ test: lint typecheck unit
 bench: sync
 	$(RUN) python bench/plan_scale.py
 
+bench-diff: sync
+	$(RUN) python bench/diff_scale.py
+
 # Mutation testing of the security- and money-relevant modules ([tool.mutmut] in pyproject.toml):
 # a report like the benchmarks, not part of `make test`. MUTATE=<glob> narrows it, e.g.
 # MUTATE='infra.roles*'. Prints the kill rate and every surviving mutant.
+# The guardrails and Azure Policy definitions on a stack's offline plan (docs/guardrails.md).
+policy: sync
+	$(RUN) python -m infra policy --stack $(STACK) $(POLICY_ARGS)
+
+check-live: sync
+	$(RUN) python -m infra check-live --stack $(STACK) $(if $(SUBSCRIPTION),--subscription $(SUBSCRIPTION))
+
 mutate: sync
 	rm -rf mutants
 	$(RUN) mutmut run $(MUTATE) || true

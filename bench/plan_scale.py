@@ -213,10 +213,11 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     from infra.config.loader import Layout, load_platform, validate_all
     from infra.model import resolve
     from infra.model.budget import as_of_date
-    from infra.plan.diff import diff_plans
+    from infra.plan.diff import diff_states
     from infra.plan.fake_ids import FAKE_SUBSCRIPTION
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
+    from infra.plan.states import from_plan, read_state
 
     layout = Layout(root)
     seconds = {"validate": _seconds(lambda: validate_all(layout))}
@@ -230,7 +231,7 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     seconds["render"] = _seconds(lambda: (render_text(plan, sections), to_json(plan)))
     base = scratch / "base-plan.json"
     base.write_text(to_json(plan))
-    seconds["diff"] = _seconds(lambda: diff_plans(base, plan))
+    seconds["diff"] = _seconds(lambda: diff_states(read_state(base), from_plan(plan)))
     return seconds
 
 

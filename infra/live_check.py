@@ -12,12 +12,13 @@ variables DefaultAzureCredential reads):
 - every family in the stack's `gpu_quota`: the subscription's regional limit in that family is
   at least what the stack declares (Compute REST API, Usage - List, api-version 2023-09-01).
 
-Exit codes: 0 every fact holds, 1 a fact does not, 2 bad input (stack), 4 skipped (no credentials:
+Exit codes: 0 every fact holds, 1 a fact does not, 2 bad input (stack), 5 skipped (no credentials:
 nothing was checked).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,8 @@ def arm_get_json(*, managed_identity: bool = False) -> GetJson:
     credential = DefaultAzureCredential(
         exclude_interactive_browser_credential=True, exclude_managed_identity_credential=not managed_identity
     )
+    # DefaultAzureCredential logs every credential it tried as a warning; the one-line reason is enough
+    logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
     try:
         credential.get_token(f"{ARM}/.default")
     except (CredentialUnavailableError, ClientAuthenticationError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.config.loader import Layout, read_stack_config
+import yaml
+
+from infra.config.loader import NAMESPACE, SECRET_PLACEHOLDER, Layout, read_stack_config
 from infra.model.budget import AS_OF_VARIABLE
-from infra.plan.runtime import Plan, RecordingMonitor, run_main
+from infra.plan.runtime import Plan, RecordingMonitor, run_main, secret_placeholder
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PULUMI_PROJECT = "mlplatform"
@@ -36,7 +39,7 @@ def plan_stack(
             root,
             stack=stack,
             project=PULUMI_PROJECT,
-            config=config.values,
+            config=_fingerprinted(layout, stack, config.values),
             secret_keys=config.secret_keys,
             monitor=monitor,
         )
@@ -57,6 +60,20 @@ def _as_of(day: date | None) -> Iterator[None]:
             os.environ.pop(AS_OF_VARIABLE, None)
         else:
             os.environ[AS_OF_VARIABLE] = before
+
+
+def _fingerprinted(layout: Layout, stack: str, values: dict[str, str]) -> dict[str, str]:
+    """Each encrypted top-level value as a placeholder that tells its ciphertext apart, so that a
+    diff shows a changed secret (masked) where one placeholder for all would hide it. The
+    ciphertext is in the repository already; its digest says nothing about the secret."""
+    document = yaml.safe_load(layout.stack_file(stack).read_text()) or {}
+    result = dict(values)
+    for key, raw in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{NAMESPACE}:{key}"
+        if isinstance(raw, dict) and set(raw) == {"secure"} and result.get(full_key) == SECRET_PLACEHOLDER:
+            digest = hashlib.sha256(str(raw["secure"]).encode()).hexdigest()[:12]
+            result[full_key] = secret_placeholder(digest)
+    return result
 
 
 def offline_outputs(stack: str, root: Path = REPOSITORY) -> dict[str, Any]:

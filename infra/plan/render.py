@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from infra.plan.runtime import Plan, RecordedResource
+from infra.plan.runtime import SECRET, UNKNOWN, Plan, RecordedResource
 from infra.roles import ROLE_NAMES
 
 
@@ -113,9 +113,23 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def shown_inputs(inputs: dict[str, Any], computed: Sequence[str]) -> dict[str, Any]:
+    """Inputs as people see them: each provider-computed value (a placeholder in the plan) as
+    unknown, the way a real preview shows it."""
+    if not computed:
+        return inputs
+    from infra.plan import paths
+
+    result: dict[str, Any] = json.loads(json.dumps(inputs))
+    for path in computed:
+        paths.replace(result, path, UNKNOWN)
+    return result
+
+
 def _settings_text(resource: RecordedResource) -> str:
     pick = KEY_SETTINGS.get(resource.type)
-    settings = {k: v for k, v in pick(resource.inputs).items() if v is not None} if pick else {}
+    inputs = shown_inputs(resource.inputs, resource.computed)
+    settings = {k: v for k, v in pick(inputs).items() if v is not None} if pick else {}
     flags = [name for name in ("protect", "delete_before_replace") if resource.options.get(name)]
     text = " ".join(f"{key}={_scalar(value)}" for key, value in settings.items())
     if flags:
@@ -123,10 +137,15 @@ def _settings_text(resource: RecordedResource) -> str:
     return text
 
 
+def _masked(value: str) -> str:
+    """A secret placeholder that carries a ciphertext digest (offline.py) shows as `[secret]`."""
+    return SECRET if value.startswith(SECRET[:-1]) and value.endswith("]") else value
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
-    return str(value)
+    return _masked(str(value))
 
 
 def _line(resource: RecordedResource) -> str:
@@ -154,14 +173,16 @@ def render_tree(plan: Plan) -> list[str]:
     return lines
 
 
-def _flatten(value: Any, prefix: str = "") -> list[str]:
+def _flatten(value: Any, prefix: str = "", computed: frozenset[str] = frozenset()) -> list[str]:
     if isinstance(value, dict) and value:
         return [
             line
             for key, item in sorted(value.items())
-            for line in _flatten(item, f"{prefix}.{key}" if prefix else key)
+            for line in _flatten(item, f"{prefix}.{key}" if prefix else key, computed)
         ]
-    return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else value}"]
+    if isinstance(value, str) and value in computed:
+        value = UNKNOWN
+    return [f"{prefix}: {json.dumps(value) if not isinstance(value, str) else _masked(value)}"]
 
 
 def render_text(plan: Plan, sections: Sequence[Section] = ()) -> str:
@@ -169,7 +190,7 @@ def render_text(plan: Plan, sections: Sequence[Section] = ()) -> str:
     lines = [f"Plan for stack {plan.stack!r}: {len(plan.resources)} resources", "", *render_tree(plan)]
     for section in sections:
         lines += ["", f"{section.title}:", *(f"  {line}" for line in section.lines)]
-    lines += ["", "Outputs:", *(f"  {line}" for line in _flatten(plan.outputs))]
+    lines += ["", "Outputs:", *(f"  {line}" for line in _flatten(plan.outputs, "", plan.computed_values))]
     lines += ["", "Resources by type:"]
     width = max((len(type_) for type_ in counts), default=0)
     lines += [f"  {type_:<{width}}  {count:>4}" for type_, count in sorted(counts.items())]
@@ -179,7 +200,11 @@ def render_text(plan: Plan, sections: Sequence[Section] = ()) -> str:
 
 def to_json(plan: Plan) -> str:
     """The full plan, sorted, so that the same configuration gives the same bytes."""
+    from infra.plan.states import PLAN_FORMAT, PLAN_FORMAT_VERSION
+
     document = {
+        "format": PLAN_FORMAT,
+        "format_version": PLAN_FORMAT_VERSION,
         "stack": plan.stack,
         "project": plan.project,
         "resources": [asdict(resource) for resource in plan.resources],

@@ -26,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.loader import SECRET_PLACEHOLDER
 from infra.plan.fake_ids import FAKE_CLIENT, fake_state
+from infra.plan.paths import join
 
 # Markers of the Pulumi wire format (sdk/proto/README): secrets and resource references are
 # objects tagged with this key; unknown values are this sentinel string.
@@ -35,6 +36,21 @@ _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = SECRET_PLACEHOLDER  # how every secret value shows, config and plan alike
 COMPUTED = "[computed]"
+# How a value the provider computes (an identity's principal id, ...) shows wherever the plan shows
+# values: Pulumi's preview prints such outputs of resources not yet created as `output<string>`
+# (pkg/display/property_value.go, `[unknown]` in its JSON). The plan records deterministic
+# placeholders for them, so that the program's wiring is testable, and never shows those.
+UNKNOWN = "[unknown]"
+
+
+def secret_placeholder(fingerprint: str) -> str:
+    """How the offline plan passes an encrypted config value it cannot decrypt: marked with a digest
+    of its ciphertext, so that two plans tell a changed secret from an unchanged one."""
+    return f"{SECRET[:-1]}:{fingerprint}]"
+
+
+def _is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SECRET[:-1]) and value.endswith("]")
 
 
 def _plain(value: Any) -> Any:
@@ -42,7 +58,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         signature = value.get(_SIG_KEY)
         if signature == _SECRET_SIG:
-            return SECRET
+            inner = value.get("value")
+            return inner if _is_placeholder(inner) else SECRET
         if signature == _RESOURCE_SIG:
             return value.get("urn", "")
         return {key: _plain(item) for key, item in sorted(value.items())}
@@ -81,6 +98,9 @@ class RecordedResource:
     property_dependencies: dict[str, tuple[str, ...]]
     options: dict[str, Any]
     aliases: tuple[str, ...]
+    # dotted input paths (`identity.principalId`, `tags.x`, `list[0]`) whose value is computed by the
+    # provider of another resource: shown as unknown, as a real preview shows them
+    computed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,6 +110,8 @@ class Plan:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     secret_outputs: frozenset[str] = field(default_factory=frozenset)
+    # the placeholders the mocks invented for provider-computed values (see UNKNOWN)
+    computed_values: frozenset[str] = field(default_factory=frozenset)
 
     def by_type(self, type_: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -111,6 +133,34 @@ def _alias_text(alias: Any) -> str:
     elif spec.parentUrn:
         parts.append(f"parent={spec.parentUrn}")
     return " ".join(part for part in parts if part)
+
+
+def _invented(inputs: Any, state: Any) -> list[str]:
+    """The string leaves of `state` that its `inputs` did not give: what the provider computed."""
+    if isinstance(state, dict):
+        given = inputs if isinstance(inputs, dict) else {}
+        return [leaf for key, value in state.items() for leaf in _invented(given.get(key), value)]
+    if isinstance(state, list):
+        given_list = inputs if isinstance(inputs, list) else []
+        return [
+            leaf
+            for index, value in enumerate(state)
+            for leaf in _invented(given_list[index] if index < len(given_list) else None, value)
+        ]
+    return [state] if isinstance(state, str) and state != inputs else []
+
+
+def _paths_of(value: Any, wanted: frozenset[str] | set[str], prefix: str = "") -> list[str]:
+    """Property paths (infra/plan/paths.py) of the string leaves of `value` that are in `wanted`."""
+    if isinstance(value, dict):
+        return [
+            path for key, item in value.items() for path in _paths_of(item, wanted, join(prefix, str(key)))
+        ]
+    if isinstance(value, list):
+        return [
+            path for index, item in enumerate(value) for path in _paths_of(item, wanted, join(prefix, index))
+        ]
+    return [prefix] if isinstance(value, str) and value in wanted else []
 
 
 def _options(request: Any) -> dict[str, Any]:
@@ -137,6 +187,10 @@ def _options(request: Any) -> dict[str, Any]:
     return options
 
 
+# the client config answers an invoke, whose values a real preview knows too (tenant, subscription)
+_KNOWN_AT_PLAN_TIME = frozenset(FAKE_CLIENT.values())
+
+
 class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that keeps what each RegisterResource request asked for (the public Mocks
     API does not see parents, dependencies or options: pulumi/pulumi#14421)."""
@@ -144,6 +198,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.recorded: dict[str, RecordedResource] = {}
+        self.computed_values: set[str] = set()
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -161,13 +216,27 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = response.urn
+        inputs = _struct(request.object)
+        # only the state fields that differ from the request are converted (a whole state per
+        # resource is a measurable share of a 300-project plan)
+        given = request.object.fields
+        invented = {
+            leaf
+            for key, value in response.object.fields.items()
+            if key not in ("id", "name") and (key not in given or given[key] != value)
+            for leaf in _invented(inputs.get(key), json_format.MessageToDict(value))
+        }
+        invented -= _KNOWN_AT_PLAN_TIME
+        with self._lock:
+            computed = tuple(_paths_of(inputs, self.computed_values))
+            self.computed_values.update(invented)
         record = RecordedResource(
             urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent,
             custom=bool(request.custom),
-            inputs=_struct(request.object),
+            inputs=inputs,
             id=response.id,
             physical_name=_physical_name(response.object),
             dependencies=tuple(sorted(set(request.dependencies))),
@@ -178,6 +247,7 @@ class RecordingMonitor(mocks.MockMonitor):
             },
             options=_options(request),
             aliases=tuple(sorted(_alias_text(alias) for alias in request.aliases)),
+            computed=computed,
         )
         with self._lock:
             if urn in self.recorded:
@@ -306,7 +376,7 @@ def run_program(
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
     resources = sorted(monitor.recorded.values(), key=lambda resource: resource.urn)
-    return Plan(stack, project, resources, outputs, secrets)
+    return Plan(stack, project, resources, outputs, secrets, frozenset(monitor.computed_values))
 
 
 def run_main(

@@ -115,6 +115,6 @@ def test_offline_it_says_it_checked_nothing() -> None:
         [sys.executable, "-m", "infra", "check-live", "--stack", "dev", "--subscription", SUB],
         capture_output=True, text=True, env=env, cwd=REPOSITORY, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 4, done.stderr
+    assert done.returncode == 5, done.stderr
     assert "skipped: no Azure credentials" in done.stderr and "nothing was checked" in done.stderr
     assert "Traceback" not in done.stderr

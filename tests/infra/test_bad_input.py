@@ -397,3 +397,20 @@ def test_private_endpoint_rule_messages_name_what_is_wrong(sandbox: Sandbox) -> 
         with_environment(sandbox, "prod", lambda e, r=rule: e["network"]["outbound_rules"].update(bad=r))
         found = " ".join(i.message for i in problems(sandbox, "prod") if "outbound_rules.bad" in i.path)
         assert fragment in found, found
+
+
+@pytest.mark.parametrize("destination", ["pypi.org/simple", "pypi.org:443", "https://pypi.org"])
+def test_an_fqdn_rule_is_a_host_name_only(destination: str) -> None:
+    from infra.network_rules import check_fqdn
+
+    with pytest.raises(ValueError, match="is a URL or has a port or path"):
+        check_fqdn(destination)
+    assert check_fqdn("files.pythonhosted.org") == "files.pythonhosted.org"
+
+
+def test_a_plan_date_that_is_not_a_date_names_the_variable() -> None:
+    from infra.model.budget import AsOfError, as_of_date
+
+    with pytest.raises(AsOfError, match=r"^MLPLATFORM_AS_OF='soon' is not a date \(YYYY-MM-DD\)$"):
+        as_of_date({"MLPLATFORM_AS_OF": "soon"})
+    assert str(as_of_date({"MLPLATFORM_AS_OF": " 2027-02-28 "})) == "2027-02-28"

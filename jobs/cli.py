@@ -77,15 +77,30 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("name")
 
     deploy = commands.add_parser(
-        "deploy", parents=[target], help="deploy a registered model to a managed online endpoint"
+        "deploy", parents=[target], help="blue/green: a registered model to a managed online endpoint"
     )
-    deploy.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
+    deploy.add_argument(
+        "model", help="NAME:VERSION in the workspace, or azureml://registries/R/models/NAME/versions/V"
+    )
     deploy.add_argument("--endpoint", required=True, help="endpoint name (3-32 chars, unique per region)")
-    deploy.add_argument("--deployment", default="default", help="deployment name (default: default)")
+    deploy.add_argument("--deployment", help="new deployment name (default: <model>-v<version>)")
     deploy.add_argument("--instance-type", required=True, help="GPU VM size, e.g. Standard_NC24ads_A100_v4")
     deploy.add_argument("--instance-count", type=int, default=1)
-    deploy.add_argument("--auth-mode", default="key", help="key (default) or aad_token")
+    deploy.add_argument("--auth-mode", default="aad_token", help="aad_token (default), key or aml_token")
+    deploy.add_argument("--traffic", type=int, default=100, help="percent for the new deployment (canary)")
+    deploy.add_argument(
+        "--retire-old", action="store_true", help="delete the previous deployments once traffic moved"
+    )
+    deploy.add_argument("--sample-request", type=Path, metavar="FILE", help="JSON request for the smoke test")
     deploy.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
+
+    rollback = commands.add_parser(
+        "rollback",
+        parents=[target],
+        help="traffic back to the deployments that served before the last deploy",
+    )
+    rollback.add_argument("--endpoint", required=True)
+    rollback.add_argument("--dry-run", action="store_true", help="say what would change; no network")
     return parser
 
 
@@ -176,7 +191,9 @@ def _command(
     if args.command == "finetune":
         return _finetune(args, factory, out, err, polling)
     if args.command == "deploy":
-        return _deploy(args, factory, out)
+        return _deploy(args, factory, out, err)
+    if args.command == "rollback":
+        return _rollback(args, factory, out)
     target = _target(args, offline=False)
     from jobs.submit import WorkspaceJobs
 
@@ -259,8 +276,11 @@ def _report_unsuccessful(jobs: WorkspaceJobs, view: JobView, err: TextIO, args: 
     return EXIT_JOB_FAILED
 
 
-def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
-    from jobs.deploy import DeploySpec, build_deployment, deploy, render_deployment
+def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from jobs.deploy import DeploySpec, RolloutFailed, build_deployment, deploy, render_deployment
+    from jobs.targets import environment_facts
 
     spec = DeploySpec(
         endpoint=args.endpoint,
@@ -269,16 +289,66 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> in
         instance_count=args.instance_count,
         auth_mode=args.auth_mode,
         deployment=args.deployment,
+        traffic=args.traffic,
+        retire_old=args.retire_old,
     )
+    sample = None
+    if args.sample_request is not None:
+        try:
+            sample = json.loads(args.sample_request.read_text())
+        except (OSError, ValueError) as error:
+            raise JobsError(
+                f"--sample-request {args.sample_request}: not a readable JSON file: {error}"
+            ) from error
     target = _target(args, offline=args.dry_run)
     tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
-    built = build_deployment(spec, target, tags)
+    built = build_deployment(spec, target, environment_facts(target.environment), tags)
     if args.dry_run:
         out.write(render_deployment(built, target.location))
-        return 0
-    scoring_uri = deploy(built, target, factory(target, None))
-    out.write(f"deployed {args.model} to {args.endpoint}/{args.deployment} (100% traffic)\n{scoring_uri}\n")
-    return 0
+        return EXIT_OK
+    registry = built.model.registry
+    try:
+        scoring_uri = deploy(
+            built,
+            target,
+            factory(target, None),
+            out,
+            err,
+            registry_client=factory(target, registry) if registry else None,
+            sample_request=sample,
+        )
+    except RolloutFailed as error:
+        err.write(f"error: {error}\n")
+        return EXIT_JOB_FAILED
+    except KeyboardInterrupt:
+        # Each step's operation keeps running on Azure; only the traffic PUT changes what is served.
+        out.write(
+            f"\ninterrupted: operations already sent keep running on Azure ML; check the traffic with "
+            f"`azml-jobs endpoints --stack {args.stack} --project {args.project}`\n"
+        )
+        return EXIT_INTERRUPTED
+    out.write(
+        f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({built.traffic}% traffic)\n{scoring_uri}\n"
+    )
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+    from jobs.deploy import PREVIOUS_TRAFFIC_TAG, rollback
+
+    target = _target(args, offline=args.dry_run)
+    if args.dry_run:
+        out.write(
+            f"# GET .../onlineEndpoints/{args.endpoint}, then PUT it with traffic = its tag {PREVIOUS_TRAFFIC_TAG} "
+            "(and that tag = the traffic it replaces); nothing is deleted\n"
+        )
+        return EXIT_OK
+    try:
+        rollback(args.endpoint, target, factory(target, None), out)
+    except KeyboardInterrupt:
+        out.write("\ninterrupted: the traffic update, if sent, completes on Azure ML\n")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def _wait(

@@ -37,3 +37,14 @@ def test_run_details_are_read_through_the_job_operations_run_client() -> None:
 
     assert isinstance(inspect.getattr_static(JobOperations, "_runs_operations"), property)
     assert list(inspect.signature(RunOperations.get_run_details).parameters) == ["self", "run_id"]
+
+
+def test_invoke_writes_its_headers_into_the_shared_default_header_dict() -> None:
+    # jobs.sdk_private.invoke_deployment restores the dict after each call because of this.
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+    from azure.ai.ml.operations import OnlineEndpointOperations
+
+    source = inspect.getsource(OnlineEndpointOperations.invoke)
+    assert "headers = EndpointInvokeFields.DEFAULT_HEADER" in source
+    assert "headers[EndpointInvokeFields.MODEL_DEPLOYMENT] = deployment_name" in source
+    assert EndpointInvokeFields.DEFAULT_HEADER == {"Content-Type": "application/json"}

@@ -94,6 +94,22 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--sample-request", type=Path, metavar="FILE", help="JSON request for the smoke test")
     deploy.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
 
+    register = commands.add_parser(
+        "register", parents=[target], help="register a completed job's MLflow model in the workspace"
+    )
+    register.add_argument("job", help="job name")
+    register.add_argument("--name", help="model name (default: <recipe>-ft)")
+    register.add_argument("--version", help="model version (default: the workspace's next)")
+    register.add_argument(
+        "--dry-run", action="store_true", help="read the job, print the model body; no write"
+    )
+
+    promote = commands.add_parser(
+        "promote", parents=[target], help="share a workspace model into the environment's registry"
+    )
+    promote.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
+    promote.add_argument("--dry-run", action="store_true", help="print the import request; no network")
+
     rollback = commands.add_parser(
         "rollback",
         parents=[target],
@@ -194,6 +210,34 @@ def _command(
         return _deploy(args, factory, out, err)
     if args.command == "rollback":
         return _rollback(args, factory, out)
+    if args.command == "register":
+        from jobs.models import register
+
+        target = _target(args, offline=False)
+        register(
+            args.job,
+            target,
+            factory(target, None),
+            lambda registry: factory(target, registry),
+            out,
+            name=args.name,
+            version=args.version,
+            dry_run=args.dry_run,
+        )
+        return EXIT_OK
+    if args.command == "promote":
+        from jobs.models import promote
+
+        target = _target(args, offline=args.dry_run)
+        promote(
+            args.model,
+            target,
+            None if args.dry_run else factory(target, None),
+            lambda: factory(target, target.registry_name),
+            out,
+            dry_run=args.dry_run,
+        )
+        return EXIT_OK
     target = _target(args, offline=False)
     from jobs.submit import WorkspaceJobs
 

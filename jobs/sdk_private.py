@@ -66,3 +66,12 @@ def invoke_deployment(client: Any, endpoint: str, deployment: str | None, reques
     finally:
         EndpointInvokeFields.DEFAULT_HEADER.clear()
         EndpointInvokeFields.DEFAULT_HEADER.update(saved)
+
+
+def input_value(value: Any) -> Any:
+    """What a job input read back from the service holds: an `Input` (URI inputs) or the literal.
+
+    Jobs read with `jobs.get` wrap every input in a NodeInput whose public `.path` raises for
+    literals and whose value is only in `_data` (PipelineInput.result() exists, NodeInput has none).
+    """
+    return getattr(value, "_data", value)

@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import trustme
 
-from jobs.components import pinned_component
+from jobs.components import pinned_component, registry_asset_uri
 
 # The ARM error code Azure answers with per HTTP status (Azure REST API guidelines / ARM RPC).
 ERROR_CODES = {
@@ -482,6 +482,19 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             imported = re.search(r"/registries/([^/]+)/import$", path)
             if imported and method == "POST":
                 return self._registry_import(imported.group(1), self._last_body())
+            versions = re.search(r"/registries/([^/]+)/models/([^/]+)/versions$", path)
+            if versions and method == "GET":
+                registry, name = versions.groups()
+                found = [
+                    {
+                        "id": registry_asset_uri(registry, "models", name, key.split("/")[1]),
+                        "name": key.split("/")[1],
+                        "properties": {"modelType": "mlflow_model", "tags": tags},
+                    }
+                    for key, tags in fake.registry_models.get(registry, {}).items()
+                    if key.split("/")[0] == name
+                ]
+                return 200, self._page(path, found)
             asset = re.search(r"/registries/([^/]+)/(models|components)/([^/]+)/versions/([^/]+)$", path)
             if not asset or method != "GET":
                 return 404, error_body(404, f"no route {method} {path}")
@@ -766,14 +779,20 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
         def _registry_import(self, registry: str, body: Any) -> tuple[int, Any]:
             """POST .../registries/{r}/import of a workspace asset: long-running; an existing
             version is refused (registry asset versions are immutable)."""
-            name, version = body["name"], body["version"]
+            # WorkspaceAssetReference: {"properties": {"referenceType": "Id", "destinationName",
+            # "destinationVersion", "sourceAssetId": "azureml://locations/<l>/workspaces/<guid>/models/<n>/versions/<v>"}}
+            reference = body["properties"]
+            name, version = reference["destinationName"], reference["destinationVersion"]
             models = fake.registry_models.setdefault(registry, {})
             if f"{name}/{version}" in models:
                 return 409, error_body(409, f"Model {name}:{version} already exists in registry {registry}")
-            asset = re.search(r"/models/([^/]+)/versions/([^/]+)$", body.get("assetId", ""))
+            asset = re.search(
+                rf"^azureml://locations/[^/]+/workspaces/{fake.workspace_guid}/models/([^/]+)/versions/([^/]+)$",
+                reference.get("sourceAssetId", ""),
+            )
             source = fake.models.get(f"{asset.group(1)}/{asset.group(2)}") if asset else None
             if source is None:
-                return 404, error_body(404, f"source asset {body.get('assetId')} not found")
+                return 404, error_body(404, f"source asset {reference.get('sourceAssetId')} not found")
 
             def finished(succeeded: bool) -> None:
                 if succeeded:

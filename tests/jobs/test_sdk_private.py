@@ -48,3 +48,16 @@ def test_invoke_writes_its_headers_into_the_shared_default_header_dict() -> None
     assert "headers = EndpointInvokeFields.DEFAULT_HEADER" in source
     assert "headers[EndpointInvokeFields.MODEL_DEPLOYMENT] = deployment_name" in source
     assert EndpointInvokeFields.DEFAULT_HEADER == {"Content-Type": "application/json"}
+
+
+def test_a_node_input_keeps_its_value_in_data() -> None:
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities._job.pipeline._io import NodeInput
+
+    from jobs.sdk_private import input_value
+
+    literal = NodeInput(port_name="epochs", meta=None, data=3)
+    uri = NodeInput(port_name="train", meta=None, data=Input(type="uri_file", path="azureml:d:1"))
+    assert input_value(literal) == 3
+    assert input_value(uri).path == "azureml:d:1"
+    assert input_value("plain") == "plain"

@@ -32,13 +32,12 @@ EXIT_FOLLOW_STOPPED = 3  # --wait stopped reading the job (it keeps running; re-
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="azml-jobs", description="Fine-tune models on a project's Azure ML workspace."
-    )
+def _target_options(*, required: bool) -> argparse.ArgumentParser:
     target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("--stack", required=True, metavar="ENV", help="environment (Pulumi stack), e.g. dev")
-    target.add_argument("--project", required=True, metavar="NAME", help="onboarded project name")
+    target.add_argument(
+        "--stack", required=required, metavar="ENV", help="environment (Pulumi stack), e.g. dev"
+    )
+    target.add_argument("--project", required=required, metavar="NAME", help="onboarded project name")
     target.add_argument(
         "--outputs",
         type=Path,
@@ -48,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--verbose", action="store_true", help="show the Azure SDK's own log messages on stderr"
     )
+    return target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azml-jobs", description="Fine-tune models on a project's Azure ML workspace."
+    )
+    target = _target_options(required=True)
+    # `endpoints` lists with the target given after it, and its `logs`, `invoke` and `delete` take
+    # the target after their own name: there the outer copy must not insist on it.
+    optional_target = _target_options(required=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     finetune = commands.add_parser("finetune", parents=[target], help="build, check and submit a recipe")
@@ -109,6 +119,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     promote.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
     promote.add_argument("--dry-run", action="store_true", help="print the import request; no network")
+
+    endpoints = commands.add_parser(
+        "endpoints",
+        parents=[optional_target],
+        help="this project's online endpoints (GPU endpoints bill around the clock)",
+    )
+    endpoint_commands = endpoints.add_subparsers(dest="endpoint_command")
+    logs = endpoint_commands.add_parser("logs", parents=[target], help="a deployment's log tail")
+    logs.add_argument("endpoint")
+    logs.add_argument("--deployment", required=True)
+    logs.add_argument("--lines", type=int, default=100)
+    invoke = endpoint_commands.add_parser("invoke", parents=[target], help="send one JSON request")
+    invoke.add_argument("endpoint")
+    invoke.add_argument("--request", type=Path, required=True, metavar="FILE")
+    invoke.add_argument("--deployment", help="this deployment alone, whatever its traffic")
+    delete = endpoint_commands.add_parser(
+        "delete", parents=[target], help="delete an endpoint and its deployments"
+    )
+    delete.add_argument("endpoint")
+    delete.add_argument("--dry-run", action="store_true", help="print the request; no network")
 
     rollback = commands.add_parser(
         "rollback",
@@ -210,6 +240,8 @@ def _command(
         return _deploy(args, factory, out, err)
     if args.command == "rollback":
         return _rollback(args, factory, out)
+    if args.command == "endpoints":
+        return _endpoints(args, factory, out)
     if args.command == "register":
         from jobs.models import register
 
@@ -374,6 +406,25 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: 
     out.write(
         f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({built.traffic}% traffic)\n{scoring_uri}\n"
     )
+    return EXIT_OK
+
+
+def _endpoints(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+    from jobs import endpoints
+
+    if args.stack is None or args.project is None:
+        raise JobsError("endpoints needs --stack ENV and --project NAME")
+    dry_run = getattr(args, "dry_run", False)
+    target = _target(args, offline=dry_run)
+    client = None if dry_run else factory(target, None)
+    if args.endpoint_command == "logs":
+        endpoints.logs(target, client, out, args.endpoint, args.deployment, args.lines)
+    elif args.endpoint_command == "invoke":
+        endpoints.invoke(target, client, out, args.endpoint, args.request, args.deployment)
+    elif args.endpoint_command == "delete":
+        endpoints.delete(target, client, out, args.endpoint, dry_run=dry_run)
+    else:
+        endpoints.list_endpoints(target, client, out)
     return EXIT_OK
 
 

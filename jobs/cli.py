@@ -140,6 +140,18 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("endpoint")
     delete.add_argument("--dry-run", action="store_true", help="print the request; no network")
 
+    serverless = commands.add_parser(
+        "deploy-serverless",
+        parents=[target],
+        help="a serverless fine-tune to a serverless (pay-per-token) endpoint",
+    )
+    serverless.add_argument("model", help="NAME:VERSION of the fine-tuned model in the project's workspace")
+    serverless.add_argument("--endpoint", required=True, help="serverless endpoint name")
+    serverless.add_argument(
+        "--base-model", required=True, help="catalog model fine-tuned, azureml://registries/R/models/NAME"
+    )
+    serverless.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
+
     rollback = commands.add_parser(
         "rollback",
         parents=[target],
@@ -240,6 +252,17 @@ def _command(
         return _deploy(args, factory, out, err)
     if args.command == "rollback":
         return _rollback(args, factory, out)
+    if args.command == "deploy-serverless":
+        from jobs import maas
+
+        target = _target(args, offline=args.dry_run)
+        tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
+        plan = maas.build(args.endpoint, args.model, args.base_model, target, tags)
+        if args.dry_run:
+            out.write(maas.render(plan, target))
+        else:
+            maas.deploy(plan, target, factory(target, None), out)
+        return EXIT_OK
     if args.command == "endpoints":
         return _endpoints(args, factory, out)
     if args.command == "register":

@@ -199,6 +199,9 @@ class FakeAzure:
         self.scoring_failures: dict[str, int] = {}
         self.scored: list[tuple[str, str]] = []  # (endpoint, deployment) of every scoring request
         self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
+        # Serverless (model as a service): marketplace subscriptions and endpoints by name.
+        self.marketplace: dict[str, dict[str, Any]] = {}
+        self.serverless: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -368,6 +371,11 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
             if history and method == "GET":
                 return self._history(path, history.group(1), (history.group(2) or "").strip("/"))
+            maas = re.search(
+                r"/workspaces/[^/]+/(marketplaceSubscriptions|serverlessEndpoints)/([^/]+)$", path
+            )
+            if maas:
+                return self._maas(method, path, maas.group(1), maas.group(2))
             scoring = re.search(r"^/score/([^/]+)$", path)
             if scoring and method == "POST":
                 return self._score(scoring.group(1))
@@ -694,6 +702,57 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 "Retry-After": POLL_RETRY_AFTER,
             }
             return (200 if updating else 201), resource
+
+        def _maas(self, method: str, path: str, kind: str, name: str) -> tuple[int, Any]:
+            """Marketplace subscriptions and serverless endpoints (Microsoft Learn, "Deploy models as
+            serverless APIs"): a non-Microsoft model's endpoint needs the workspace's subscription
+            to the model's offer (its registry model id without version) first."""
+            store = fake.marketplace if kind == "marketplaceSubscriptions" else fake.serverless
+            if method == "GET":
+                if name in store:
+                    return 200, store[name]
+                return 404, error_body(404, f"{kind} {name} not found")
+            if method != "PUT":
+                return 405, None
+            body = self._last_body()
+            if kind == "serverlessEndpoints":
+                model_id = body["properties"]["modelSettings"]["modelId"]
+                found = re.search(r"/models/([^/]+)/versions/([^/]+)$", model_id)
+                if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
+                    return 400, error_body(400, f"model {model_id} not found in the workspace")
+                base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")
+                subscribed = {s["properties"]["modelId"] for s in fake.marketplace.values()}
+                if base and not base.startswith("azureml://registries/azureml/") and base not in subscribed:
+                    return 400, error_body(
+                        400, f"No marketplace subscription for {base}", "MarketplaceSubscriptionRequired"
+                    )
+            resource = {**body, "id": path, "name": name}
+            resource["properties"] = {**body["properties"], "provisioningState": "Creating"}
+            if kind == "marketplaceSubscriptions":
+                # Read-only properties the service fills in (MarketplaceSubscriptionProperties in
+                # azure-rest-api-specs); the SDK reads marketplacePlan back.
+                offer = body["properties"]["modelId"].rsplit("/", 1)[-1].lower()
+                resource["properties"]["marketplacePlan"] = {
+                    "publisherId": "publisher",
+                    "offerId": offer,
+                    "planId": "plan",
+                }
+                resource["properties"]["marketplaceSubscriptionStatus"] = "Subscribed"
+            if kind == "serverlessEndpoints":
+                resource["properties"]["inferenceEndpoint"] = {
+                    "uri": f"https://{name}.{body['location']}.models.ai.azure.com"
+                }
+            store[name] = resource
+
+            def finished(succeeded: bool) -> None:
+                resource["properties"]["provisioningState"] = "Succeeded" if succeeded else "Failed"
+
+            operation = fake.new_operation(f"{kind}/{name}", finished)
+            self.headers_out = {
+                "Azure-AsyncOperation": f"{fake.url}/operations/async/{operation}",
+                "Retry-After": POLL_RETRY_AFTER,
+            }
+            return 201, resource
 
         def _online_list(self, path: str, endpoint: str) -> tuple[int, Any]:
             if endpoint:

@@ -238,6 +238,11 @@ def main(
     except FollowStopped as error:
         stderr.write(f"error: {error}\n")
         return EXIT_FOLLOW_STOPPED
+    except KeyboardInterrupt:
+        # Commands with a long wait say more (deploy, finetune --wait); the rest just stop. What
+        # was already sent to Azure ML goes on there.
+        stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
     except JobsError as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USER_ERROR

@@ -330,6 +330,11 @@ def deploy(
 
     with azure_errors(target, f"reading endpoint {endpoint_name}"):
         existing = _find_endpoint(client, endpoint_name)
+        if existing is not None and (existing.tags or {}).get("project") != target.project:
+            raise JobsError(
+                f"endpoint {endpoint_name} exists but is not tagged with project {target.project}: "
+                "endpoint names are unique per region, choose another --endpoint"
+            )
         before = dict(existing.traffic or {}) if existing is not None else {}
         if before.get(deployment.name):
             raise JobsError(

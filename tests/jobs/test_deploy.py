@@ -492,3 +492,21 @@ def test_verbose_shows_the_sdk_messages_on_stderr(
     assert code == 0, err
     captured = capsys.readouterr()
     assert captured.out == "" and "." in captured.err  # the SDK's progress, on stderr
+
+
+def test_another_projects_endpoint_is_not_deployed_to(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, tags={"project": "vision"})
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR and "not tagged with project nlp-research" in err
+    assert writes(fake) == [] and traffic(fake) == {"blue": 100}
+
+
+def test_ctrl_c_in_any_command_exits_130_without_a_traceback(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("jobs.endpoints.list_endpoints", interrupted)
+    code, out, err = run(fake, outputs_file, "endpoints")
+    assert code == EXIT_INTERRUPTED and err == "interrupted\n" and out == ""

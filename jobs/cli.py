@@ -412,7 +412,7 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: 
         return EXIT_OK
     registry = built.model.registry
     try:
-        scoring_uri = deploy(
+        scoring_uri, share = deploy(
             built,
             target,
             factory(target, None),
@@ -432,7 +432,7 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: 
         )
         return EXIT_INTERRUPTED
     out.write(
-        f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({built.traffic}% traffic)\n{scoring_uri}\n"
+        f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({share}% traffic)\n{scoring_uri}\n"
     )
     return EXIT_OK
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,6 +260,24 @@ def inference_problem(model: str, tags: Mapping[str, str], instance_type: str) -
     return f"model {model} cannot be served on {instance_type}; its {INFERENCE_ALLOW_LIST} is: {', '.join(allowed)}"
 
 
+# How often a long wait says it is still waiting (an LLM deployment takes 10-30 minutes).
+PROGRESS_INTERVAL_S = 30.0
+
+
+def wait_for(
+    poller: Any, label: str, out: TextIO, interval: float = PROGRESS_INTERVAL_S, clock: Any = time.monotonic
+) -> Any:
+    """The poller's result, printing an elapsed-time line each `interval` while it runs."""
+    started = clock()
+    while not poller.done():
+        poller.wait(interval)
+        if not poller.done():
+            minutes, seconds = divmod(int(clock() - started), 60)
+            out.write(f"[{minutes:3d}m{seconds:02d}s] {label}: still running\n")
+            out.flush()
+    return poller.result()
+
+
 class RolloutFailed(JobsError):
     """The new deployment failed or failed its smoke test; live traffic was not touched."""
 
@@ -312,10 +331,10 @@ def deploy(
     *,
     registry_client: Any = None,
     sample_request: Any = None,
-) -> str:
+) -> tuple[str, int]:
     """Blue/green: endpoint if missing, new deployment at 0%, healthy, smoke-tested, then traffic;
     `retire_old` deletes the deployments that served before, only after traffic moved. Returns
-    the scoring URI."""
+    the scoring URI and the new deployment's share."""
     from azure.ai.ml.exceptions import MlException
     from azure.core.exceptions import HttpResponseError
 
@@ -344,7 +363,11 @@ def deploy(
         if existing is None:
             out.write(f"creating endpoint {endpoint_name} (auth {built.endpoint.auth_mode})\n")
             out.flush()
-            client.online_endpoints.begin_create_or_update(built.endpoint).result()
+            wait_for(
+                client.online_endpoints.begin_create_or_update(built.endpoint),
+                f"endpoint {endpoint_name}",
+                out,
+            )
         else:
             out.write(f"endpoint {endpoint_name} exists; its traffic stays {_traffic_text(before)} for now\n")
 
@@ -352,7 +375,8 @@ def deploy(
     out.flush()
     try:
         with azure_errors(target, f"creating deployment {deployment.name}"):
-            client.online_deployments.begin_create_or_update(deployment).result()
+            poller = client.online_deployments.begin_create_or_update(deployment)
+            wait_for(poller, f"deployment {deployment.name}", out)
     except JobsError as error:
         raise _fail(
             client, endpoint_name, deployment.name, f"deployment {deployment.name} failed: {error}", err
@@ -377,6 +401,8 @@ def deploy(
         # The SDK's get lists every deployment, those without a share at 0: keep only the shares.
         previous = {name: share for name, share in (current.traffic or {}).items() if share}
         current.traffic = new_traffic(previous, deployment.name, built.traffic)
+        if current.traffic[deployment.name] != built.traffic:
+            out.write(f"note: no other deployment serves {endpoint_name}, so {deployment.name} gets 100%\n")
         current.tags = {**(current.tags or {}), PREVIOUS_TRAFFIC_TAG: json.dumps(previous, sort_keys=True)}
         updated = client.online_endpoints.begin_create_or_update(current).result()
     out.write(f"traffic of {endpoint_name}: {_traffic_text(previous)} -> {_traffic_text(current.traffic)}\n")
@@ -386,7 +412,7 @@ def deploy(
             with azure_errors(target, f"deleting deployment {old}"):
                 client.online_deployments.begin_delete(old, endpoint_name).result()
             out.write(f"retired deployment {old}\n")
-    return str(getattr(updated, "scoring_uri", None) or "")
+    return str(getattr(updated, "scoring_uri", None) or ""), int(current.traffic[deployment.name])
 
 
 def _traffic_text(traffic: Mapping[str, int]) -> str:

@@ -510,3 +510,39 @@ def test_ctrl_c_in_any_command_exits_130_without_a_traceback(
     monkeypatch.setattr("jobs.endpoints.list_endpoints", interrupted)
     code, out, err = run(fake, outputs_file, "endpoints")
     assert code == EXIT_INTERRUPTED and err == "interrupted\n" and out == ""
+
+
+def test_a_canary_on_an_endpoint_with_nothing_else_serving_gets_everything(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    code, out, err = deploy(fake, outputs_file, "--traffic", "10")
+    assert code == 0, err
+    assert traffic(fake) == {NEW: 100}
+    assert f"note: no other deployment serves nlp-chat, so {NEW} gets 100%" in out
+    assert "(100% traffic)" in out
+
+
+class _SlowPoller:
+    """An LRO poller that finishes after `rounds` waits; the clock advances by each wait."""
+
+    def __init__(self, rounds: int, clock: list[float]) -> None:
+        self.rounds, self.clock, self.waits = rounds, clock, 0
+
+    def done(self) -> bool:
+        return self.waits >= self.rounds
+
+    def wait(self, timeout: float) -> None:
+        self.waits += 1
+        self.clock[0] += timeout
+
+    def result(self) -> str:
+        return "created"
+
+
+def test_a_long_wait_prints_elapsed_time_until_the_operation_ends() -> None:
+    from jobs.deploy import wait_for
+
+    clock = [0.0]
+    out = io.StringIO()
+    assert wait_for(_SlowPoller(3, clock), "deployment d", out, 30, lambda: clock[0]) == "created"
+    assert out.getvalue() == "[  0m30s] deployment d: still running\n[  1m00s] deployment d: still running\n"

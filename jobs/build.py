@@ -20,6 +20,8 @@ from jobs.recipes import CatalogRecipe, CustomRecipe, LoadedRecipe, ServerlessRe
 from jobs.targets import Cluster, Target
 
 Scalar = str | int | float | bool
+# The catalog pipeline job's output that carries the fine-tuned MLflow model.
+TRAINED_MODEL_OUTPUT = "trained_model"
 
 
 @dataclass(frozen=True)
@@ -182,13 +184,17 @@ def _catalog_job(
         for key, value in typed_catalog_inputs(recipe, component, cluster.name, gpus).items()
     }
     # Multi-node fine-tuning writes checkpoints from every node: outputs must be read-write mounts.
+    # The MLflow model is also the pipeline's own output `trained_model`, which `register` reads
+    # as azureml://jobs/<job>/outputs/trained_model (as Azure/azureml-examples' chat-completion
+    # fine-tuning notebook maps `chat_completion_pipeline.outputs.mlflow_model_folder`).
     outputs: dict[str, str | Output] = {
         "pytorch_model_folder": Output(type="uri_folder", mode="rw_mount"),
-        "mlflow_model_folder": Output(type="mlflow_model", mode="rw_mount"),
+        "mlflow_model_folder": f"${{{{parent.outputs.{TRAINED_MODEL_OUTPUT}}}}}",
     }
     node = registry_pipeline_node(component.registry_id, inputs, outputs)
     job = PipelineJob(
         jobs={"finetune": node},
+        outputs={TRAINED_MODEL_OUTPUT: Output(type="mlflow_model", mode="rw_mount")},
         compute=cluster.id,
         name=name,
         experiment_name=experiment,

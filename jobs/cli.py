@@ -32,13 +32,12 @@ EXIT_FOLLOW_STOPPED = 3  # --wait stopped reading the job (it keeps running; re-
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="azml-jobs", description="Fine-tune models on a project's Azure ML workspace."
-    )
+def _target_options(*, required: bool) -> argparse.ArgumentParser:
     target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("--stack", required=True, metavar="ENV", help="environment (Pulumi stack), e.g. dev")
-    target.add_argument("--project", required=True, metavar="NAME", help="onboarded project name")
+    target.add_argument(
+        "--stack", required=required, metavar="ENV", help="environment (Pulumi stack), e.g. dev"
+    )
+    target.add_argument("--project", required=required, metavar="NAME", help="onboarded project name")
     target.add_argument(
         "--outputs",
         type=Path,
@@ -48,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--verbose", action="store_true", help="show the Azure SDK's own log messages on stderr"
     )
+    return target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azml-jobs", description="Fine-tune models on a project's Azure ML workspace."
+    )
+    target = _target_options(required=True)
+    # `endpoints` lists with the target given after it, and its `logs`, `invoke` and `delete` take
+    # the target after their own name: there the outer copy must not insist on it.
+    optional_target = _target_options(required=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     finetune = commands.add_parser("finetune", parents=[target], help="build, check and submit a recipe")
@@ -77,15 +87,78 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("name")
 
     deploy = commands.add_parser(
-        "deploy", parents=[target], help="deploy a registered model to a managed online endpoint"
+        "deploy", parents=[target], help="blue/green: a registered model to a managed online endpoint"
     )
-    deploy.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
+    deploy.add_argument(
+        "model", help="NAME:VERSION in the workspace, or azureml://registries/R/models/NAME/versions/V"
+    )
     deploy.add_argument("--endpoint", required=True, help="endpoint name (3-32 chars, unique per region)")
-    deploy.add_argument("--deployment", default="default", help="deployment name (default: default)")
+    deploy.add_argument("--deployment", help="new deployment name (default: <model>-v<version>)")
     deploy.add_argument("--instance-type", required=True, help="GPU VM size, e.g. Standard_NC24ads_A100_v4")
     deploy.add_argument("--instance-count", type=int, default=1)
-    deploy.add_argument("--auth-mode", default="key", help="key (default) or aad_token")
+    deploy.add_argument("--auth-mode", default="aad_token", help="aad_token (default), key or aml_token")
+    deploy.add_argument("--traffic", type=int, default=100, help="percent for the new deployment (canary)")
+    deploy.add_argument(
+        "--retire-old", action="store_true", help="delete the previous deployments once traffic moved"
+    )
+    deploy.add_argument("--sample-request", type=Path, metavar="FILE", help="JSON request for the smoke test")
     deploy.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
+
+    register = commands.add_parser(
+        "register", parents=[target], help="register a completed job's MLflow model in the workspace"
+    )
+    register.add_argument("job", help="job name")
+    register.add_argument("--name", help="model name (default: <recipe>-ft)")
+    register.add_argument("--version", help="model version (default: the workspace's next)")
+    register.add_argument(
+        "--dry-run", action="store_true", help="read the job, print the model body; no write"
+    )
+
+    promote = commands.add_parser(
+        "promote", parents=[target], help="share a workspace model into the environment's registry"
+    )
+    promote.add_argument("model", help="NAME:VERSION of a model registered in the project's workspace")
+    promote.add_argument("--dry-run", action="store_true", help="print the import request; no network")
+
+    endpoints = commands.add_parser(
+        "endpoints",
+        parents=[optional_target],
+        help="this project's online endpoints (GPU endpoints bill around the clock)",
+    )
+    endpoint_commands = endpoints.add_subparsers(dest="endpoint_command")
+    logs = endpoint_commands.add_parser("logs", parents=[target], help="a deployment's log tail")
+    logs.add_argument("endpoint")
+    logs.add_argument("--deployment", required=True)
+    logs.add_argument("--lines", type=int, default=100)
+    invoke = endpoint_commands.add_parser("invoke", parents=[target], help="send one JSON request")
+    invoke.add_argument("endpoint")
+    invoke.add_argument("--request", type=Path, required=True, metavar="FILE")
+    invoke.add_argument("--deployment", help="this deployment alone, whatever its traffic")
+    delete = endpoint_commands.add_parser(
+        "delete", parents=[target], help="delete an endpoint and its deployments"
+    )
+    delete.add_argument("endpoint")
+    delete.add_argument("--dry-run", action="store_true", help="print the request; no network")
+
+    serverless = commands.add_parser(
+        "deploy-serverless",
+        parents=[target],
+        help="a serverless fine-tune to a serverless (pay-per-token) endpoint",
+    )
+    serverless.add_argument("model", help="NAME:VERSION of the fine-tuned model in the project's workspace")
+    serverless.add_argument("--endpoint", required=True, help="serverless endpoint name")
+    serverless.add_argument(
+        "--base-model", required=True, help="catalog model fine-tuned, azureml://registries/R/models/NAME"
+    )
+    serverless.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
+
+    rollback = commands.add_parser(
+        "rollback",
+        parents=[target],
+        help="traffic back to the deployments that served before the last deploy",
+    )
+    rollback.add_argument("--endpoint", required=True)
+    rollback.add_argument("--dry-run", action="store_true", help="say what would change; no network")
     return parser
 
 
@@ -165,6 +238,11 @@ def main(
     except FollowStopped as error:
         stderr.write(f"error: {error}\n")
         return EXIT_FOLLOW_STOPPED
+    except KeyboardInterrupt:
+        # Commands with a long wait say more (deploy, finetune --wait); the rest just stop. What
+        # was already sent to Azure ML goes on there.
+        stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
     except JobsError as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USER_ERROR
@@ -176,7 +254,50 @@ def _command(
     if args.command == "finetune":
         return _finetune(args, factory, out, err, polling)
     if args.command == "deploy":
-        return _deploy(args, factory, out)
+        return _deploy(args, factory, out, err)
+    if args.command == "rollback":
+        return _rollback(args, factory, out)
+    if args.command == "deploy-serverless":
+        from jobs import maas
+
+        target = _target(args, offline=args.dry_run)
+        tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
+        plan = maas.build(args.endpoint, args.model, args.base_model, target, tags)
+        if args.dry_run:
+            out.write(maas.render(plan, target))
+        else:
+            maas.deploy(plan, target, factory(target, None), out)
+        return EXIT_OK
+    if args.command == "endpoints":
+        return _endpoints(args, factory, out)
+    if args.command == "register":
+        from jobs.models import register
+
+        target = _target(args, offline=False)
+        register(
+            args.job,
+            target,
+            factory(target, None),
+            lambda registry: factory(target, registry),
+            out,
+            name=args.name,
+            version=args.version,
+            dry_run=args.dry_run,
+        )
+        return EXIT_OK
+    if args.command == "promote":
+        from jobs.models import promote
+
+        target = _target(args, offline=args.dry_run)
+        promote(
+            args.model,
+            target,
+            None if args.dry_run else factory(target, None),
+            lambda: factory(target, target.registry_name),
+            out,
+            dry_run=args.dry_run,
+        )
+        return EXIT_OK
     target = _target(args, offline=False)
     from jobs.submit import WorkspaceJobs
 
@@ -259,8 +380,11 @@ def _report_unsuccessful(jobs: WorkspaceJobs, view: JobView, err: TextIO, args: 
     return EXIT_JOB_FAILED
 
 
-def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
-    from jobs.deploy import DeploySpec, build_deployment, deploy, render_deployment
+def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from jobs.deploy import DeploySpec, RolloutFailed, build_deployment, deploy, render_deployment
+    from jobs.targets import environment_facts
 
     spec = DeploySpec(
         endpoint=args.endpoint,
@@ -269,16 +393,85 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> in
         instance_count=args.instance_count,
         auth_mode=args.auth_mode,
         deployment=args.deployment,
+        traffic=args.traffic,
+        retire_old=args.retire_old,
     )
+    sample = None
+    if args.sample_request is not None:
+        try:
+            sample = json.loads(args.sample_request.read_text())
+        except (OSError, ValueError) as error:
+            raise JobsError(
+                f"--sample-request {args.sample_request}: not a readable JSON file: {error}"
+            ) from error
     target = _target(args, offline=args.dry_run)
     tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
-    built = build_deployment(spec, target, tags)
+    built = build_deployment(spec, target, environment_facts(target.environment), tags)
     if args.dry_run:
         out.write(render_deployment(built, target.location))
-        return 0
-    scoring_uri = deploy(built, target, factory(target, None))
-    out.write(f"deployed {args.model} to {args.endpoint}/{args.deployment} (100% traffic)\n{scoring_uri}\n")
-    return 0
+        return EXIT_OK
+    registry = built.model.registry
+    try:
+        scoring_uri, share = deploy(
+            built,
+            target,
+            factory(target, None),
+            out,
+            err,
+            registry_client=factory(target, registry) if registry else None,
+            sample_request=sample,
+        )
+    except RolloutFailed as error:
+        err.write(f"error: {error}\n")
+        return EXIT_JOB_FAILED
+    except KeyboardInterrupt:
+        # Each step's operation keeps running on Azure; only the traffic PUT changes what is served.
+        out.write(
+            f"\ninterrupted: operations already sent keep running on Azure ML; check the traffic with "
+            f"`azml-jobs endpoints --stack {args.stack} --project {args.project}`\n"
+        )
+        return EXIT_INTERRUPTED
+    out.write(
+        f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({share}% traffic)\n{scoring_uri}\n"
+    )
+    return EXIT_OK
+
+
+def _endpoints(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+    from jobs import endpoints
+
+    if args.stack is None or args.project is None:
+        raise JobsError("endpoints needs --stack ENV and --project NAME")
+    dry_run = getattr(args, "dry_run", False)
+    target = _target(args, offline=dry_run)
+    client = None if dry_run else factory(target, None)
+    if args.endpoint_command == "logs":
+        endpoints.logs(target, client, out, args.endpoint, args.deployment, args.lines)
+    elif args.endpoint_command == "invoke":
+        endpoints.invoke(target, client, out, args.endpoint, args.request, args.deployment)
+    elif args.endpoint_command == "delete":
+        endpoints.delete(target, client, out, args.endpoint, dry_run=dry_run)
+    else:
+        endpoints.list_endpoints(target, client, out)
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> int:
+    from jobs.deploy import PREVIOUS_TRAFFIC_TAG, rollback
+
+    target = _target(args, offline=args.dry_run)
+    if args.dry_run:
+        out.write(
+            f"# GET .../onlineEndpoints/{args.endpoint}, then PUT it with traffic = its tag {PREVIOUS_TRAFFIC_TAG} "
+            "(and that tag = the traffic it replaces); nothing is deleted\n"
+        )
+        return EXIT_OK
+    try:
+        rollback(args.endpoint, target, factory(target, None), out)
+    except KeyboardInterrupt:
+        out.write("\ninterrupted: the traffic update, if sent, completes on Azure ML\n")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def _wait(

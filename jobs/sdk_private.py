@@ -49,3 +49,29 @@ def run_error(client: Any, run_id: str) -> tuple[str, str]:
     if error is None:
         return "", ""
     return str(error.code or ""), str(error.message or "")
+
+
+def invoke_deployment(client: Any, endpoint: str, deployment: str | None, request_file: str) -> str:
+    """`online_endpoints.invoke`, without its leak: azure-ai-ml 1.35.2 writes the Authorization and
+    `azureml-model-deployment` headers into the module-level EndpointInvokeFields.DEFAULT_HEADER
+    dict, so every later invoke in the process would carry them (a smoke test's deployment pin
+    would stick to the next request meant for the traffic map)."""
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+
+    saved = dict(EndpointInvokeFields.DEFAULT_HEADER)
+    try:
+        return str(
+            client.online_endpoints.invoke(endpoint, request_file=request_file, deployment_name=deployment)
+        )
+    finally:
+        EndpointInvokeFields.DEFAULT_HEADER.clear()
+        EndpointInvokeFields.DEFAULT_HEADER.update(saved)
+
+
+def input_value(value: Any) -> Any:
+    """What a job input read back from the service holds: an `Input` (URI inputs) or the literal.
+
+    Jobs read with `jobs.get` wrap every input in a NodeInput whose public `.path` raises for
+    literals and whose value is only in `_data` (PipelineInput.result() exists, NodeInput has none).
+    """
+    return getattr(value, "_data", value)

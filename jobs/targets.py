@@ -62,6 +62,34 @@ class Target:
         )
 
 
+@dataclass(frozen=True)
+class EnvironmentFacts:
+    """What deploying needs to know about the environment beyond the stack outputs: whether it is a
+    production environment, whether it allows public network access, and its GPU quota (vCPUs
+    per VM family). They come from the environment's settings (stacks/Pulumi.<env>.yaml), the same
+    file the infrastructure is built from; the stack outputs do not carry them yet."""
+
+    production: bool
+    public_network_access: bool
+    gpu_quota: Mapping[str, int]
+
+
+def environment_facts(environment: str) -> EnvironmentFacts:
+    # Lazily: the config models pull in pydantic and the infra package.
+    from infra.config.errors import ConfigError
+    from infra.config.loader import Layout, load_environment_file
+
+    try:
+        config = load_environment_file(Layout(Path(__file__).resolve().parents[1]), environment)
+    except ConfigError as error:
+        raise JobsError(f"cannot read the settings of environment {environment!r}:\n{error}") from error
+    return EnvironmentFacts(
+        production=config.production,
+        public_network_access=config.network.public_network_access,
+        gpu_quota=dict(config.gpu_quota),
+    )
+
+
 def _listing(names: Mapping[str, object]) -> str:
     return ", ".join(sorted(names)) or "(none)"
 

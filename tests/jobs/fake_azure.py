@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import trustme
 
-from jobs.components import pinned_component
+from jobs.components import pinned_component, registry_asset_uri
 
 # The ARM error code Azure answers with per HTTP status (Azure REST API guidelines / ARM RPC).
 ERROR_CODES = {
@@ -99,6 +99,7 @@ class Recorded:
     method: str
     path: str
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,6 +192,16 @@ class FakeAzure:
         self.environments: dict[str, dict[str, Any]] = {}  # "<name>/<version>" -> environment version
         self.online: dict[str, dict[str, Any]] = {}  # "<endpoint>[/deployments/<name>]" -> resource
         self.models: dict[str, dict[str, str]] = {}  # "<name>/<version>" -> tags of a workspace model
+        self.model_uris: dict[str, str] = {}  # "<name>/<version>" -> path of a model registered by PUT
+        # Online deployments: log text per "<endpoint>/deployments/<name>" (getLogs), and the status
+        # a deployment's scoring container answers with (absent: 200 with a completion).
+        self.deployment_logs: dict[str, str] = {}
+        self.scoring_failures: dict[str, int] = {}
+        self.scored: list[tuple[str, str]] = []  # (endpoint, deployment) of every scoring request
+        self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
+        # Serverless (model as a service): marketplace subscriptions and endpoints by name.
+        self.marketplace: dict[str, dict[str, Any]] = {}
+        self.serverless: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -309,7 +320,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 self._blob(method, url.path.removeprefix(f"/{fake.storage_account}/"), parse_qs(url.query))
                 return
             body = self._body(raw)
-            fake.requests.append(Recorded(method, url.path, body))
+            fake.requests.append(
+                Recorded(method, url.path, body, {k.lower(): v for k, v in self.headers.items()})
+            )
             fault = fake.take_fault(method, url.path)
             if fault and not fault.after_success:
                 self._reply(
@@ -358,12 +371,42 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
             if history and method == "GET":
                 return self._history(path, history.group(1), (history.group(2) or "").strip("/"))
+            maas = re.search(
+                r"/workspaces/[^/]+/(marketplaceSubscriptions|serverlessEndpoints)/([^/]+)$", path
+            )
+            if maas:
+                return self._maas(method, path, maas.group(1), maas.group(2))
+            scoring = re.search(r"^/score/([^/]+)$", path)
+            if scoring and method == "POST":
+                return self._score(scoring.group(1))
+            listing = re.search(r"/workspaces/[^/]+/onlineEndpoints(/[^/]+/deployments)?$", path)
+            if listing and method == "GET":
+                return self._online_list(path, (listing.group(1) or "").strip("/").split("/")[0])
+            action = re.search(
+                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys)$", path
+            )
+            if action and method == "POST":
+                return self._online_action(action.group(1), action.group(3))
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
             model = re.search(r"/workspaces/[^/]+/models/([^/]+)/versions/([^/]+)$", path)
             if model and method == "GET":
                 return self._model(path, model.group(1), model.group(2))
+            if model and method == "PUT":
+                return self._register_model(path, model.group(1), model.group(2), body)
+            container = re.search(r"/workspaces/[^/]+/models/([^/]+)$", path)
+            if container and method == "GET":
+                versions = [
+                    int(k.split("/")[1]) for k in fake.models if k.split("/")[0] == container.group(1)
+                ]
+                if not versions:
+                    return 404, error_body(404, f"Model container {container.group(1)} not found")
+                return 200, {
+                    "id": path,
+                    "name": container.group(1),
+                    "properties": {"nextVersion": str(max(versions) + 1)},
+                }
             environment = re.search(r"/workspaces/[^/]+/environments/([^/]+)/versions/([^/]+)$", path)
             if environment:
                 return self._environment(method, path, f"{environment.group(1)}/{environment.group(2)}", body)
@@ -402,7 +445,10 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "id": path,
                     "name": path.rsplit("/", 1)[1],
                     "location": "westeurope",
-                    "properties": {"discoveryUrl": fake.url + "/discovery"},
+                    "properties": {
+                        "discoveryUrl": fake.url + "/discovery",
+                        "workspaceId": fake.workspace_guid,
+                    },
                 }
             return 404, error_body(404, f"no route {method} {path}")
 
@@ -441,6 +487,22 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "resourceGroup": f"rg-{name}",
                     "primaryRegionResourceProviderUri": fake.url + "/",
                 }
+            imported = re.search(r"/registries/([^/]+)/import$", path)
+            if imported and method == "POST":
+                return self._registry_import(imported.group(1), self._last_body())
+            versions = re.search(r"/registries/([^/]+)/models/([^/]+)/versions$", path)
+            if versions and method == "GET":
+                registry, name = versions.groups()
+                found = [
+                    {
+                        "id": registry_asset_uri(registry, "models", name, key.split("/")[1]),
+                        "name": key.split("/")[1],
+                        "properties": {"modelType": "mlflow_model", "tags": tags},
+                    }
+                    for key, tags in fake.registry_models.get(registry, {}).items()
+                    if key.split("/")[0] == name
+                ]
+                return 200, self._page(path, found)
             asset = re.search(r"/registries/([^/]+)/(models|components)/([^/]+)/versions/([^/]+)$", path)
             if not asset or method != "GET":
                 return 404, error_body(404, f"no route {method} {path}")
@@ -602,14 +664,31 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 if key in fake.online:
                     return 200, fake.online[key]
                 return 404, error_body(404, f"{key} not found")
+            if method == "DELETE":
+                return self._online_delete(key)
             if method != "PUT":
                 return 405, None
             updating = key in fake.online
+            if "/deployments/" not in key:
+                # The service validates the traffic map: every deployment named must exist, the
+                # shares sum to 100 (or the map is empty).
+                traffic = body["properties"].get("traffic") or {}
+                unknown = sorted(d for d in traffic if f"{key}/deployments/{d}" not in fake.online)
+                if unknown:
+                    return 400, error_body(
+                        400, f"Traffic names deployments that do not exist: {', '.join(unknown)}"
+                    )
+                if traffic and sum(traffic.values()) != 100:
+                    return 400, error_body(400, f"Traffic must sum to 100, not {sum(traffic.values())}")
+            elif key.split("/")[0] not in fake.online:
+                return 404, error_body(404, f"endpoint {key.split('/')[0]} not found")
             properties = {**body["properties"], "provisioningState": "Updating" if updating else "Creating"}
             if "/deployments/" in key:
                 properties["scaleSettings"] = {"scaleType": "Default"}  # the SDK needs it back
             else:
-                properties["scoringUri"] = f"https://{key}.westeurope.inference.ml.azure.com/score"
+                # Real scoring URIs are https://<endpoint>.<region>.inference.ml.azure.com/score;
+                # here the fake serves them.
+                properties["scoringUri"] = f"{fake.url}/score/{key}"
             resource = {**body, "id": path, "name": key.rsplit("/", 1)[-1], "properties": properties}
             fake.online[key] = resource
 
@@ -623,6 +702,168 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 "Retry-After": POLL_RETRY_AFTER,
             }
             return (200 if updating else 201), resource
+
+        def _maas(self, method: str, path: str, kind: str, name: str) -> tuple[int, Any]:
+            """Marketplace subscriptions and serverless endpoints (Microsoft Learn, "Deploy models as
+            serverless APIs"): a non-Microsoft model's endpoint needs the workspace's subscription
+            to the model's offer (its registry model id without version) first."""
+            store = fake.marketplace if kind == "marketplaceSubscriptions" else fake.serverless
+            if method == "GET":
+                if name in store:
+                    return 200, store[name]
+                return 404, error_body(404, f"{kind} {name} not found")
+            if method != "PUT":
+                return 405, None
+            body = self._last_body()
+            if kind == "serverlessEndpoints":
+                model_id = body["properties"]["modelSettings"]["modelId"]
+                found = re.search(r"/models/([^/]+)/versions/([^/]+)$", model_id)
+                if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
+                    return 400, error_body(400, f"model {model_id} not found in the workspace")
+                base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")
+                subscribed = {s["properties"]["modelId"] for s in fake.marketplace.values()}
+                if base and not base.startswith("azureml://registries/azureml/") and base not in subscribed:
+                    return 400, error_body(
+                        400, f"No marketplace subscription for {base}", "MarketplaceSubscriptionRequired"
+                    )
+            resource = {**body, "id": path, "name": name}
+            resource["properties"] = {**body["properties"], "provisioningState": "Creating"}
+            if kind == "marketplaceSubscriptions":
+                # Read-only properties the service fills in (MarketplaceSubscriptionProperties in
+                # azure-rest-api-specs); the SDK reads marketplacePlan back.
+                offer = body["properties"]["modelId"].rsplit("/", 1)[-1].lower()
+                resource["properties"]["marketplacePlan"] = {
+                    "publisherId": "publisher",
+                    "offerId": offer,
+                    "planId": "plan",
+                }
+                resource["properties"]["marketplaceSubscriptionStatus"] = "Subscribed"
+            if kind == "serverlessEndpoints":
+                resource["properties"]["inferenceEndpoint"] = {
+                    "uri": f"https://{name}.{body['location']}.models.ai.azure.com"
+                }
+            store[name] = resource
+
+            def finished(succeeded: bool) -> None:
+                resource["properties"]["provisioningState"] = "Succeeded" if succeeded else "Failed"
+
+            operation = fake.new_operation(f"{kind}/{name}", finished)
+            self.headers_out = {
+                "Azure-AsyncOperation": f"{fake.url}/operations/async/{operation}",
+                "Retry-After": POLL_RETRY_AFTER,
+            }
+            return 201, resource
+
+        def _online_list(self, path: str, endpoint: str) -> tuple[int, Any]:
+            if endpoint:
+                if endpoint not in fake.online:
+                    return 404, error_body(404, f"endpoint {endpoint} not found")
+                items = [v for k, v in fake.online.items() if k.startswith(f"{endpoint}/deployments/")]
+            else:
+                items = [v for k, v in fake.online.items() if "/deployments/" not in k]
+            return 200, self._page(path, items)
+
+        def _online_action(self, key: str, action: str) -> tuple[int, Any]:
+            if key not in fake.online:
+                return 404, error_body(404, f"{key} not found")
+            if action == "getLogs":
+                # POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines.
+                lines = fake.deployment_logs.get(key, "").splitlines()
+                tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
+                return 200, {"content": "\n".join(lines[-tail:])}
+            if fake.online[key]["properties"].get("authMode") != "Key":
+                return 400, error_body(400, f"Endpoint {key} does not use key authentication")
+            return 200, {"primaryKey": "pk", "secondaryKey": "sk"}
+
+        def _last_body(self) -> Any:
+            return fake.requests[-1].body
+
+        def _online_delete(self, key: str) -> tuple[int, Any]:
+            if key not in fake.online:
+                return 204, None
+            endpoint = key.split("/")[0]
+            if "/deployments/" in key:
+                name = key.rsplit("/", 1)[-1]
+                if (fake.online[endpoint]["properties"].get("traffic") or {}).get(name):
+                    return 400, error_body(400, f"Deployment {name} has traffic; route it elsewhere first")
+
+            def finished(succeeded: bool) -> None:
+                if succeeded:
+                    for item in [k for k in fake.online if k == key or k.startswith(f"{key}/deployments/")]:
+                        del fake.online[item]
+
+            operation = fake.new_operation(f"delete-{key}", finished)
+            self.headers_out = {
+                "Location": f"{fake.url}/operations/location/{operation}",
+                # The generated delete/import clients read Retry-After as an integer.
+                "Retry-After": RETRY_AFTER,
+            }
+            return 202, None
+
+        def _score(self, endpoint: str) -> tuple[int, Any]:
+            """The scoring URI: `azureml-model-deployment` picks a deployment whatever its traffic;
+            without it the request goes where the traffic map says (the first deployment with a share)."""
+            if endpoint not in fake.online:
+                return 404, error_body(404, f"endpoint {endpoint} not found")
+            headers = fake.requests[-1].headers
+            if not headers.get("authorization", "").startswith("Bearer "):
+                return 401, error_body(401, "missing credentials")
+            chosen = headers.get("azureml-model-deployment")
+            if chosen is None:
+                traffic = fake.online[endpoint]["properties"].get("traffic") or {}
+                chosen = next((d for d, share in traffic.items() if share), None)
+                if chosen is None:
+                    return 404, error_body(404, "No valid deployments to route to")
+            key = f"{endpoint}/deployments/{chosen}"
+            if key not in fake.online or fake.online[key]["properties"]["provisioningState"] != "Succeeded":
+                return 404, error_body(404, f"Deployment {chosen} not found or not ready")
+            fake.scored.append((endpoint, chosen))
+            failure = fake.scoring_failures.get(key)
+            if failure:
+                return failure, error_body(failure, "model container answered an error")
+            return 200, {"output": f"hello from {chosen}"}
+
+        def _register_model(self, path: str, name: str, version: str, body: Any) -> tuple[int, Any]:
+            key = f"{name}/{version}"
+            uri = body["properties"].get("modelUri")
+            if key in fake.models and fake.model_uris.get(key) != uri:
+                # Workspace model versions keep their path: an update may change tags, not bytes.
+                return 400, error_body(400, "The asset path cannot be changed for an existing version")
+            fake.models[key] = dict(body["properties"].get("tags") or {})
+            fake.model_uris[key] = uri
+            _, resource = self._model(path, name, version)
+            resource["properties"]["modelUri"] = uri
+            return 201, resource
+
+        def _registry_import(self, registry: str, body: Any) -> tuple[int, Any]:
+            """POST .../registries/{r}/import of a workspace asset: long-running; an existing
+            version is refused (registry asset versions are immutable)."""
+            # WorkspaceAssetReference: {"properties": {"referenceType": "Id", "destinationName",
+            # "destinationVersion", "sourceAssetId": "azureml://locations/<l>/workspaces/<guid>/models/<n>/versions/<v>"}}
+            reference = body["properties"]
+            name, version = reference["destinationName"], reference["destinationVersion"]
+            models = fake.registry_models.setdefault(registry, {})
+            if f"{name}/{version}" in models:
+                return 409, error_body(409, f"Model {name}:{version} already exists in registry {registry}")
+            asset = re.search(
+                rf"^azureml://locations/[^/]+/workspaces/{fake.workspace_guid}/models/([^/]+)/versions/([^/]+)$",
+                reference.get("sourceAssetId", ""),
+            )
+            source = fake.models.get(f"{asset.group(1)}/{asset.group(2)}") if asset else None
+            if source is None:
+                return 404, error_body(404, f"source asset {reference.get('sourceAssetId')} not found")
+
+            def finished(succeeded: bool) -> None:
+                if succeeded:
+                    models[f"{name}/{version}"] = dict(source)
+
+            operation = fake.new_operation(f"import-{registry}/{name}/{version}", finished)
+            self.headers_out = {
+                "Location": f"{fake.url}/operations/location/{operation}",
+                # The generated delete/import clients read Retry-After as an integer.
+                "Retry-After": RETRY_AFTER,
+            }
+            return 202, None
 
         def _history(self, path: str, run: str, what: str) -> tuple[int, Any]:
             child = fake.runs.get(run)
@@ -734,6 +975,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._handle("POST")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
 
         def do_HEAD(self) -> None:
             self._handle("HEAD")

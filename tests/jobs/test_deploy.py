@@ -1,20 +1,26 @@
-"""deploy: name, instance type and auth checks offline; endpoint + deployment against the fake."""
+"""deploy and rollback against the fake: blue/green order, live traffic kept until the new
+deployment is healthy and smoke-tested, failures leaving traffic unchanged with the logs shown."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_azure import FakeAzure
-from fake_cli import run
-from stackdata import CLUSTER_ID
+from fake_cli import factory, run
+from stackdata import CLUSTER_ID, stack_outputs
 
-from jobs.cli import EXIT_USER_ERROR
+from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR, main
+from jobs.deploy import new_traffic
 
 MODEL = "llama31-8b-chat-ft:3"
+NEW = "llama31-8b-chat-ft-v3"  # the default deployment name of MODEL
 A100 = "Standard_NC24ads_A100_v4"
 SCOPE = CLUSTER_ID.removesuffix("/computes/a100")
+ENDPOINT_PATH = f"{SCOPE}/onlineEndpoints/nlp-chat"
 
 
 @pytest.fixture(autouse=True)
@@ -24,90 +30,361 @@ def registered_model(fake: FakeAzure) -> None:
     fake.models[f"{name}/{version}"] = {"base_model": "Meta-Llama-3.1-8B-Instruct"}
 
 
-def deploy(
-    fake: FakeAzure, outputs_file: Path, *extra: str, endpoint: str = "nlp-chat"
-) -> tuple[int, str, str]:
-    return run(fake, outputs_file, "deploy", MODEL, "--endpoint", endpoint, "--instance-type", A100, *extra)
+def live_endpoint(
+    fake: FakeAzure, traffic: dict[str, int] | None = None, tags: dict[str, str] | None = None
+) -> None:
+    """An endpoint already serving: deployment `blue` (and any others named in `traffic`)."""
+    traffic = {"blue": 100} if traffic is None else traffic
+    fake.online["nlp-chat"] = {
+        "id": ENDPOINT_PATH,
+        "name": "nlp-chat",
+        "location": "westeurope",
+        "tags": tags or {"project": "nlp-research"},
+        "identity": {"type": "SystemAssigned"},
+        "properties": {
+            "authMode": "AADToken",
+            "traffic": dict(traffic),
+            "publicNetworkAccess": "Enabled",
+            "provisioningState": "Succeeded",
+            "scoringUri": f"{fake.url}/score/nlp-chat",
+        },
+    }
+    for name in traffic:
+        fake.online[f"nlp-chat/deployments/{name}"] = {
+            "id": f"{ENDPOINT_PATH}/deployments/{name}",
+            "name": name,
+            "location": "westeurope",
+            "sku": {"name": "Default", "capacity": 1},
+            "properties": {
+                "endpointComputeType": "Managed",
+                "model": f"{SCOPE}/models/llama31-8b-chat-ft/versions/2",
+                "instanceType": A100,
+                "provisioningState": "Succeeded",
+                "scaleSettings": {"scaleType": "Default"},
+            },
+        }
 
 
-def test_deploy_creates_endpoint_then_deployment_then_routes_traffic(
+def traffic(fake: FakeAzure) -> dict[str, int]:
+    return {k: v for k, v in fake.online["nlp-chat"]["properties"]["traffic"].items() if v}
+
+
+def deploy(fake: FakeAzure, outputs_file: Path, *extra: str, model: str = MODEL) -> tuple[int, str, str]:
+    return run(fake, outputs_file, "deploy", model, "--endpoint", "nlp-chat", "--instance-type", A100, *extra)
+
+
+def writes(fake: FakeAzure) -> list[tuple[str, str]]:
+    """Every request that changes something, in order (LRO polls and GETs left out)."""
+    return [
+        (r.method, r.path.removeprefix(ENDPOINT_PATH) or "/")
+        for r in fake.requests
+        if r.method in ("PUT", "DELETE") or r.path.startswith("/score/")
+    ]
+
+
+def test_a_new_endpoint_is_created_empty_then_the_deployment_then_traffic(
     fake: FakeAzure, outputs_file: Path
 ) -> None:
     code, out, err = deploy(fake, outputs_file)
 
     assert code == 0, err
-    assert out == (
-        f"deployed {MODEL} to nlp-chat/default (100% traffic)\n"
-        "https://nlp-chat.westeurope.inference.ml.azure.com/score\n"
+    assert out.endswith(f"deployed {MODEL} to nlp-chat/{NEW} (100% traffic)\n{fake.url}/score/nlp-chat\n")
+    assert writes(fake) == [
+        ("PUT", "/"),
+        ("PUT", f"/deployments/{NEW}"),
+        ("POST", "/score/nlp-chat"),  # the smoke test
+        ("PUT", "/"),  # traffic
+    ]
+    first, deployment, smoke, routed = (
+        r for r in fake.requests if r.method == "PUT" or r.path.startswith("/score/")
     )
-    endpoint_path = f"{SCOPE}/onlineEndpoints/nlp-chat"
-    writes = [(r.method, r.path) for r in fake.requests if r.method == "PUT"]
-    assert writes == [
-        ("PUT", endpoint_path),
-        ("PUT", f"{endpoint_path}/deployments/default"),
-        ("PUT", endpoint_path),  # traffic
-    ]
-    # Every PUT is long-running: the Azure-AsyncOperation URL is polled until it stops answering
-    # InProgress (the fake takes lro_polls polls), then the resource is read.
-    polls = fake.lro_polls + 1
-    after_each_put = [
-        [r.path for r in fake.requests[i + 1 : i + 2 + polls]]
-        for i, r in enumerate(fake.requests)
-        if r.method == "PUT"
-    ]
-    assert after_each_put == [
-        ["/operations/async/nlp-chat-1"] * polls + [endpoint_path],
-        ["/operations/async/nlp-chat-deployments-default-2"] * polls
-        + [f"{endpoint_path}/deployments/default"],
-        ["/operations/async/nlp-chat-3"] * polls + [endpoint_path],
-    ]
-    assert {state["properties"]["provisioningState"] for state in fake.online.values()} == {"Succeeded"}
-    first, deployment, traffic = (r.body for r in fake.requests if r.method == "PUT")
-    assert first["location"] == "westeurope"
-    assert first["properties"]["authMode"] == "Key"
-    assert first["properties"]["traffic"] == {}
-    assert first["tags"] == {"project": "nlp-research", "environment": "dev", "git_commit": "0123abc"}
-    properties = deployment["properties"]
+    assert first.body["location"] == "westeurope"
+    assert first.body["properties"]["authMode"] == "AADToken"  # Entra tokens by default, not keys
+    assert first.body["properties"]["publicNetworkAccess"] == "Enabled"  # dev allows public access
+    assert first.body["properties"]["traffic"] == {}
+    assert first.body["tags"] == {"project": "nlp-research", "environment": "dev", "git_commit": "0123abc"}
+    properties = deployment.body["properties"]
     assert properties["instanceType"] == A100
     assert properties["model"] == f"{SCOPE}/models/llama31-8b-chat-ft/versions/3"
+    assert properties["appInsightsEnabled"] is True
     assert properties["livenessProbe"]["initialDelay"] == "PT10M"  # 600 s: LLM weights load slowly
+    assert properties["readinessProbe"]["initialDelay"] == "PT10M"
     assert properties["requestSettings"]["requestTimeout"] == "PT1M30S"  # 90 s
-    assert deployment["sku"]["capacity"] == 1
-    assert traffic["properties"]["traffic"] == {"default": 100}
+    assert deployment.body["sku"]["capacity"] == 1
+    assert smoke.headers["azureml-model-deployment"] == NEW
+    assert smoke.headers["authorization"].startswith("Bearer ")
+    assert routed.body["properties"]["traffic"] == {NEW: 100}
+    assert routed.body["tags"]["previous_traffic"] == "{}"
+    # The SDK's invoke leaves its headers in a module-level dict; the smoke test's pin is undone.
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+
+    assert EndpointInvokeFields.DEFAULT_HEADER == {"Content-Type": "application/json"}
+    assert {state["properties"]["provisioningState"] for state in fake.online.values()} == {"Succeeded"}
 
 
-def test_a_failed_deployment_operation_is_one_clear_error(fake: FakeAzure, outputs_file: Path) -> None:
-    # The deployment PUT is accepted, then its operation ends Failed after a few polls.
-    fake.lro_failures["nlp-chat/deployments/default"] = "Not enough quota for Standard_NC24ads_A100_v4"
+def test_every_put_waits_for_its_long_running_operation(fake: FakeAzure, outputs_file: Path) -> None:
     code, _, err = deploy(fake, outputs_file)
-    assert code == EXIT_USER_ERROR
-    assert "Not enough quota for Standard_NC24ads_A100_v4" in err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert fake.online["nlp-chat/deployments/default"]["properties"]["provisioningState"] == "Failed"
-    # No traffic is routed to a deployment that failed.
-    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "PUT"] == ["nlp-chat", "default"]
+    assert code == 0, err
+    # The fake answers InProgress lro_polls times; the next step starts only after Succeeded.
+    polls = fake.lro_polls + 1
+    for index, request in enumerate(fake.requests):
+        if request.method == "PUT":
+            following = [r.path for r in fake.requests[index + 1 : index + 1 + polls]]
+            assert len(following) == polls and all(p.startswith("/operations/async/") for p in following)
 
 
-def test_dry_run_prints_both_rest_bodies_without_network(fake: FakeAzure, outputs_file: Path) -> None:
-    code, out, err = deploy(
-        fake, outputs_file, "--auth-mode", "aad_token", "--instance-count", "2", "--dry-run"
+def test_an_existing_deployment_keeps_all_traffic_until_the_new_one_is_healthy_and_tested(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    seen: list[dict[str, int]] = []
+    real_score = fake.scoring_failures  # snapshot the traffic at the moment of the smoke test
+    fake.scoring_failures = _Spy(lambda: seen.append(traffic(fake)), real_score)  # type: ignore[assignment]
+
+    code, out, err = deploy(fake, outputs_file)
+
+    assert code == 0, err
+    # The endpoint is never PUT before the traffic update, so nothing resets blue's share.
+    assert writes(fake) == [("PUT", f"/deployments/{NEW}"), ("POST", "/score/nlp-chat"), ("PUT", "/")]
+    assert seen == [{"blue": 100}]
+    assert fake.scored == [("nlp-chat", NEW)]  # the smoke test reached the new deployment alone
+    assert traffic(fake) == {NEW: 100}
+    assert "nlp-chat/deployments/blue" in fake.online  # not retired without --retire-old
+    assert json.loads(fake.online["nlp-chat"]["tags"]["previous_traffic"]) == {"blue": 100}
+    assert fake.online["nlp-chat"]["tags"]["project"] == "nlp-research"  # other tags kept
+    assert "its traffic stays blue=100% for now" in out
+    assert "traffic of nlp-chat: blue=100% -> llama31-8b-chat-ft-v3=100%" in out
+
+
+class _Spy(dict[str, int]):
+    """scoring_failures that calls `hook` when the fake looks a deployment up (at scoring time)."""
+
+    def __init__(self, hook: Any, wrapped: dict[str, int]) -> None:
+        super().__init__(wrapped)
+        self._hook = hook
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._hook()
+        return super().get(key, default)
+
+
+def test_a_failed_deployment_leaves_traffic_unchanged_and_prints_its_logs(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    fake.lro_failures[f"nlp-chat/deployments/{NEW}"] = "Not enough quota for Standard_NC24ads_A100_v4"
+    fake.deployment_logs[f"nlp-chat/deployments/{NEW}"] = "\n".join(f"line {i}" for i in range(80)) + (
+        "\nCUDA out of memory"
     )
+
+    code, out, err = deploy(fake, outputs_file, "--retire-old")
+
+    assert code == EXIT_JOB_FAILED
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"error: deployment {NEW} failed: ")
+    assert "Not enough quota for Standard_NC24ads_A100_v4" in err
+    assert "traffic of endpoint nlp-chat is unchanged and no deployment was removed" in err
+    assert "CUDA out of memory" in err and "line 31" in err and "line 30\n" not in err  # the last 50 lines
+    assert traffic(fake) == {"blue": 100}
+    assert "nlp-chat/deployments/blue" in fake.online
+    assert writes(fake) == [("PUT", f"/deployments/{NEW}")]  # no smoke test, no traffic PUT, no delete
+    logs = next(r for r in fake.requests if r.path.endswith("/getLogs"))
+    assert logs.body == {"tail": 50}
+    assert "deployed" not in out
+
+
+def test_a_failed_smoke_test_leaves_traffic_unchanged_and_prints_the_logs(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    fake.scoring_failures[f"nlp-chat/deployments/{NEW}"] = 424
+    fake.deployment_logs[f"nlp-chat/deployments/{NEW}"] = "KeyError: 'input_data'"
+
+    code, _, err = deploy(fake, outputs_file, "--retire-old")
+
+    assert code == EXIT_JOB_FAILED
+    assert "Traceback" not in err
+    assert f"error: smoke test of {NEW} failed" in err
+    assert "KeyError: 'input_data'" in err
+    assert traffic(fake) == {"blue": 100}
+    assert writes(fake) == [("PUT", f"/deployments/{NEW}"), ("POST", "/score/nlp-chat")]
+    # The new deployment stays (at 0%) for its logs; blue keeps serving.
+    assert {f"nlp-chat/deployments/{NEW}", "nlp-chat/deployments/blue"} <= set(fake.online)
+
+
+def test_the_smoke_request_can_come_from_a_file(fake: FakeAzure, outputs_file: Path, tmp_path: Path) -> None:
+    sample = tmp_path / "request.json"
+    sample.write_text('{"input_data": {"input_string": ["hi"]}}')
+    code, _, err = deploy(fake, outputs_file, "--sample-request", str(sample))
+    assert code == 0, err
+    smoke = next(r for r in fake.requests if r.path.startswith("/score/"))
+    assert smoke.body == {"input_data": {"input_string": ["hi"]}}
+
+
+def test_a_sample_request_that_is_not_json_is_one_error(
+    fake: FakeAzure, outputs_file: Path, tmp_path: Path
+) -> None:
+    sample = tmp_path / "request.json"
+    sample.write_text("{nope")
+    code, _, err = deploy(fake, outputs_file, "--sample-request", str(sample))
+    assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
+    assert not fake.requests
+
+
+def test_canary_traffic_keeps_the_rest_on_the_live_deployments(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, {"blue": 70, "green": 30})
+    code, out, err = deploy(fake, outputs_file, "--traffic", "10")
+    assert code == 0, err
+    assert traffic(fake) == {"blue": 63, "green": 27, NEW: 10}
+    assert "(10% traffic)" in out
+
+
+@pytest.mark.parametrize(
+    ("current", "share", "expected"),
+    [
+        ({}, 10, {"new": 100}),  # nothing else can serve the rest
+        ({"blue": 100}, 100, {"blue": 0, "new": 100}),
+        ({"a": 50, "b": 50}, 25, {"a": 38, "b": 37, "new": 25}),  # remainder to the first largest
+        ({"a": 1, "b": 0}, 50, {"a": 50, "new": 50}),
+    ],
+)
+def test_new_traffic_sums_to_100(current: dict[str, int], share: int, expected: dict[str, int]) -> None:
+    assert new_traffic(current, "new", share) == expected
+    assert sum(expected.values()) == 100
+
+
+def test_retire_old_deletes_the_previous_deployment_only_after_traffic_moved(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    code, out, err = deploy(fake, outputs_file, "--retire-old")
+    assert code == 0, err
+    assert writes(fake) == [
+        ("PUT", f"/deployments/{NEW}"),
+        ("POST", "/score/nlp-chat"),
+        ("PUT", "/"),
+        ("DELETE", "/deployments/blue"),
+    ]
+    assert "nlp-chat/deployments/blue" not in fake.online
+    assert traffic(fake) == {NEW: 100}
+    assert "retired deployment blue" in out
+
+
+def test_retire_old_with_a_canary_is_refused(fake: FakeAzure, outputs_file: Path) -> None:
+    code, _, err = deploy(fake, outputs_file, "--retire-old", "--traffic", "20")
+    assert code == EXIT_USER_ERROR and "--retire-old needs --traffic 100" in err
+    assert not fake.requests
+
+
+def test_a_deployment_that_serves_traffic_is_not_updated_in_place(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    code, _, err = deploy(fake, outputs_file, "--deployment", "blue")
+    assert code == EXIT_USER_ERROR
+    assert "deployment blue serves 100% of nlp-chat" in err and "--deployment" in err
+    assert writes(fake) == []
+
+
+def test_rollback_puts_the_previous_traffic_back_without_deleting(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    assert deploy(fake, outputs_file, "--traffic", "100")[0] == 0
+    before = len(fake.requests)
+
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")
+
+    assert code == 0, err
+    assert traffic(fake) == {"blue": 100}
+    assert f"nlp-chat/deployments/{NEW}" in fake.online  # nothing deleted
+    assert [r.method for r in fake.requests[before:] if r.method in ("PUT", "DELETE")] == ["PUT"]
+    assert out == f"traffic of nlp-chat: {NEW}=100% -> blue=100%\n"
+    # A second rollback goes forward again.
+    assert run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")[0] == 0
+    assert traffic(fake) == {NEW: 100}
+
+
+def test_rollback_without_a_recorded_deployment_is_one_error(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    code, _, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")
+    assert code == EXIT_USER_ERROR and "records no earlier traffic" in err
+    assert traffic(fake) == {"blue": 100}
+
+
+def test_rollback_to_a_retired_deployment_is_refused(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, tags={"previous_traffic": '{"gone": 100}'})
+    code, _, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")
+    assert code == EXIT_USER_ERROR and "deployment gone no longer exists" in err
+    assert traffic(fake) == {"blue": 100}
+    assert not [r for r in fake.requests if r.method == "PUT"]
+
+
+def test_dry_run_prints_every_rest_body_without_network(fake: FakeAzure, outputs_file: Path) -> None:
+    code, out, err = deploy(fake, outputs_file, "--auth-mode", "key", "--instance-count", "2", "--dry-run")
 
     assert code == 0, err
     assert not fake.requests
     headers = [line for line in out.splitlines() if line.startswith("# ")]
-    assert headers == [
-        "# PUT .../onlineEndpoints/nlp-chat:",
-        "# PUT .../onlineEndpoints/nlp-chat/deployments/default:",
+    assert headers[:3] == [
+        "# PUT .../onlineEndpoints/nlp-chat (only if the endpoint does not exist):",
+        f"# PUT .../onlineEndpoints/nlp-chat/deployments/{NEW} (0% traffic):",
+        f"# POST <scoring URI> with header azureml-model-deployment: {NEW} (smoke test):",
     ]
-    endpoint_text, deployment_text = (part.strip() for part in out.split("# PUT")[1:])
-    endpoint = json.loads(endpoint_text.split("\n", 1)[1])
-    deployment = json.loads(deployment_text.split("\n", 1)[1])
-    assert endpoint["properties"]["authMode"] == "AADToken"
+    assert headers[3].startswith(
+        f"# PUT .../onlineEndpoints/nlp-chat: the endpoint as read, with traffic {NEW}=100%"
+    )
+    endpoint, deployment, smoke = (
+        json.loads(part.split("\n", 1)[1]) for part in out.split("\n# ")[:3] if "\n" in part
+    )
+    assert smoke["input_data"]["input_string"][0]["role"] == "user"
+    assert endpoint["properties"]["authMode"] == "Key"
     assert endpoint["location"] == deployment["location"] == "westeurope"
     assert deployment["sku"]["capacity"] == 2
     assert deployment["properties"]["livenessProbe"]["initialDelay"] == "PT10M"
-    assert deployment["properties"]["requestSettings"]["requestTimeout"] == "PT1M30S"
+
+
+def prod_outputs(tmp_path: Path) -> Path:
+    outputs = stack_outputs()
+    outputs["environment"] = "prod"
+    outputs["registry"]["name"] = "mlpprdreg"
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+def run_prod(fake: FakeAzure, tmp_path: Path, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    args = [*argv, "--stack", "prod", "--project", "nlp-research", "--outputs", str(prod_outputs(tmp_path))]
+    code = main(args, client_factory=factory(fake), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_prod_refuses_a_model_that_is_not_in_its_registry(fake: FakeAzure, tmp_path: Path) -> None:
+    code, out, err = run_prod(
+        fake, tmp_path, "deploy", MODEL, "--endpoint", "nlp-chat", "--instance-type", A100
+    )
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "prod is a production environment: deploy from its registry 'mlpprdreg'" in err
+    assert "azml-jobs promote llama31-8b-chat-ft:3" in err
+    assert not fake.requests
+
+
+def test_prod_deploys_from_its_registry_with_public_access_disabled(fake: FakeAzure, tmp_path: Path) -> None:
+    fake.registries.add("mlpprdreg")
+    fake.registry_models["mlpprdreg"] = {"llama31-8b-chat-ft/3": {}}
+    model = "azureml://registries/mlpprdreg/models/llama31-8b-chat-ft/versions/3"
+    code, _, err = run_prod(
+        fake, tmp_path, "deploy", model, "--endpoint", "nlp-chat", "--instance-type", A100
+    )
+    assert code == 0, err
+    first, deployment, _ = (r for r in fake.requests if r.method == "PUT" and "/onlineEndpoints/" in r.path)
+    # Pulumi.prod.yaml: public_network_access false.
+    assert first.body["properties"]["publicNetworkAccess"] == "Disabled"
+    assert deployment.body["properties"]["model"] == model
+    assert any(
+        r.path.endswith("/registries/mlpprdreg/models/llama31-8b-chat-ft/versions/3") for r in fake.requests
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,7 +398,14 @@ def test_dry_run_prints_both_rest_bodies_without_network(fake: FakeAzure, output
         (["--deployment", "d"], "deployment name 'd' must be"),
         (["--instance-type", "Standard_D4s_v3"], "instance type 'Standard_D4s_v3' is not a GPU size"),
         (["--instance-count", "0"], "instance count must be >= 1"),
-        (["--auth-mode", "none"], "auth mode 'none' must be one of key, aad_token"),
+        # Pulumi.dev.yaml grants 96 vCPUs of the A100 family: 5 x 24 do not fit.
+        (
+            ["--instance-count", "5"],
+            "5 x Standard_NC24ads_A100_v4 needs 120 vCPUs of StandardNCADSA100v4Family",
+        ),
+        (["--instance-type", "Standard_ND96isr_H100_v5"], "has no GPU quota for standardNDSH100v5Family"),
+        (["--auth-mode", "none"], "auth mode 'none' must be one of aad_token, key, aml_token"),
+        (["--traffic", "0"], "traffic must be 1-100"),
     ],
 )
 def test_bad_requests_are_refused_before_any_request(
@@ -131,24 +415,15 @@ def test_bad_requests_are_refused_before_any_request(
     code, out, err = deploy(fake, outputs_file, *argv)
     assert code == EXIT_USER_ERROR
     assert message in err and out == ""
+    assert "Traceback" not in err
     assert not fake.requests
 
 
 def test_model_must_be_pinned(fake: FakeAzure, outputs_file: Path) -> None:
-    code, _, err = run(
-        fake, outputs_file, "deploy", "llama31-8b-chat-ft", "--endpoint", "nlp-chat", "--instance-type", A100
-    )
+    code, _, err = deploy(fake, outputs_file, model="llama31-8b-chat-ft")
     assert code == EXIT_USER_ERROR
     assert "model 'llama31-8b-chat-ft' must be NAME:VERSION" in err
     assert not fake.requests
-
-
-def test_the_model_is_looked_up_before_anything_is_created(fake: FakeAzure, outputs_file: Path) -> None:
-    code, _, _ = deploy(fake, outputs_file)
-    assert code == 0
-    name, version = MODEL.split(":")
-    first = next(r for r in fake.requests if "/workspaces/" in r.path)
-    assert (first.method, first.path) == ("GET", f"{SCOPE}/models/{name}/versions/{version}")
 
 
 def test_an_unregistered_model_is_refused_before_any_write(fake: FakeAzure, outputs_file: Path) -> None:
@@ -156,7 +431,9 @@ def test_an_unregistered_model_is_refused_before_any_write(fake: FakeAzure, outp
     code, out, err = deploy(fake, outputs_file)
     assert code == EXIT_USER_ERROR and out == ""
     assert f"looking up model {MODEL}: not found in workspace 'mlw-mlp-dev-nlp-research'" in err
-    assert not [r for r in fake.requests if r.method == "PUT"]
+    assert writes(fake) == []
+    first = next(r for r in fake.requests if "/workspaces/" in r.path)
+    assert (first.method, first.path) == ("GET", f"{SCOPE}/models/llama31-8b-chat-ft/versions/3")
 
 
 @pytest.mark.parametrize(
@@ -172,17 +449,30 @@ def test_the_models_inference_allow_list_decides_the_instance_type(
     name, version = MODEL.split(":")
     fake.models[f"{name}/{version}"] = {"inference_compute_allow_list": allow_list}
     code, _, err = deploy(fake, outputs_file)
-    puts = [r for r in fake.requests if r.method == "PUT"]
     if deploys:
         assert code == 0, err
-        assert len(puts) == 3
     else:
         assert code == EXIT_USER_ERROR
         assert err.strip().endswith(
             f"model {MODEL} cannot be served on {A100}; its inference_compute_allow_list is: "
             "Standard_NC96ads_A100_v4, Standard_ND96amsr_A100_v4"
         )
-        assert not puts
+        assert writes(fake) == []
+
+
+def test_ctrl_c_during_a_rollout_exits_130_without_a_traceback(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live_endpoint(fake)
+
+    def interrupted(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("jobs.deploy.smoke_test", interrupted)
+    code, out, err = deploy(fake, outputs_file)
+    assert code == EXIT_INTERRUPTED
+    assert "interrupted" in out and "Traceback" not in out + err
+    assert traffic(fake) == {"blue": 100}
 
 
 def test_sdk_progress_and_log_messages_stay_out_of_the_output(
@@ -192,7 +482,7 @@ def test_sdk_progress_and_log_messages_stay_out_of_the_output(
     code, out, err = deploy(fake, outputs_file)
     assert code == 0, err
     assert capsys.readouterr() == ("", "")  # nothing beyond the streams main() writes to
-    assert out.startswith("deployed ") and err == ""
+    assert "deployed " in out and err == ""
 
 
 def test_verbose_shows_the_sdk_messages_on_stderr(
@@ -202,3 +492,57 @@ def test_verbose_shows_the_sdk_messages_on_stderr(
     assert code == 0, err
     captured = capsys.readouterr()
     assert captured.out == "" and "." in captured.err  # the SDK's progress, on stderr
+
+
+def test_another_projects_endpoint_is_not_deployed_to(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, tags={"project": "vision"})
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR and "not tagged with project nlp-research" in err
+    assert writes(fake) == [] and traffic(fake) == {"blue": 100}
+
+
+def test_ctrl_c_in_any_command_exits_130_without_a_traceback(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("jobs.endpoints.list_endpoints", interrupted)
+    code, out, err = run(fake, outputs_file, "endpoints")
+    assert code == EXIT_INTERRUPTED and err == "interrupted\n" and out == ""
+
+
+def test_a_canary_on_an_endpoint_with_nothing_else_serving_gets_everything(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    code, out, err = deploy(fake, outputs_file, "--traffic", "10")
+    assert code == 0, err
+    assert traffic(fake) == {NEW: 100}
+    assert f"note: no other deployment serves nlp-chat, so {NEW} gets 100%" in out
+    assert "(100% traffic)" in out
+
+
+class _SlowPoller:
+    """An LRO poller that finishes after `rounds` waits; the clock advances by each wait."""
+
+    def __init__(self, rounds: int, clock: list[float]) -> None:
+        self.rounds, self.clock, self.waits = rounds, clock, 0
+
+    def done(self) -> bool:
+        return self.waits >= self.rounds
+
+    def wait(self, timeout: float) -> None:
+        self.waits += 1
+        self.clock[0] += timeout
+
+    def result(self) -> str:
+        return "created"
+
+
+def test_a_long_wait_prints_elapsed_time_until_the_operation_ends() -> None:
+    from jobs.deploy import wait_for
+
+    clock = [0.0]
+    out = io.StringIO()
+    assert wait_for(_SlowPoller(3, clock), "deployment d", out, 30, lambda: clock[0]) == "created"
+    assert out.getvalue() == "[  0m30s] deployment d: still running\n[  1m00s] deployment d: still running\n"

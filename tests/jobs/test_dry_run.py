@@ -65,6 +65,14 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
         node["componentId"]
         == "azureml://registries/azureml/components/chat_completion_pipeline/versions/0.0.82"
     )
+    # The fine-tuned MLflow model is the pipeline's own output, which `register` reads.
+    assert properties["outputs"] == {
+        "trained_model": {"jobOutputType": "mlflow_model", "mode": "ReadWriteMount"}
+    }
+    assert node["outputs"]["mlflow_model_folder"] == {
+        "type": "literal",
+        "value": "${{parent.outputs.trained_model}}",
+    }
     inputs = node["inputs"]
     assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "4"  # Standard_NC96ads_A100_v4
     assert inputs["compute_finetune"]["value"] == "a100"

@@ -37,3 +37,27 @@ def test_run_details_are_read_through_the_job_operations_run_client() -> None:
 
     assert isinstance(inspect.getattr_static(JobOperations, "_runs_operations"), property)
     assert list(inspect.signature(RunOperations.get_run_details).parameters) == ["self", "run_id"]
+
+
+def test_invoke_writes_its_headers_into_the_shared_default_header_dict() -> None:
+    # jobs.sdk_private.invoke_deployment restores the dict after each call because of this.
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+    from azure.ai.ml.operations import OnlineEndpointOperations
+
+    source = inspect.getsource(OnlineEndpointOperations.invoke)
+    assert "headers = EndpointInvokeFields.DEFAULT_HEADER" in source
+    assert "headers[EndpointInvokeFields.MODEL_DEPLOYMENT] = deployment_name" in source
+    assert EndpointInvokeFields.DEFAULT_HEADER == {"Content-Type": "application/json"}
+
+
+def test_a_node_input_keeps_its_value_in_data() -> None:
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities._job.pipeline._io import NodeInput
+
+    from jobs.sdk_private import input_value
+
+    literal = NodeInput(port_name="epochs", meta=None, data=3)
+    uri = NodeInput(port_name="train", meta=None, data=Input(type="uri_file", path="azureml:d:1"))
+    assert input_value(literal) == 3
+    assert input_value(uri).path == "azureml:d:1"
+    assert input_value("plain") == "plain"

@@ -1,0 +1,104 @@
+"""`deploy-serverless`: a serverless (model-as-a-service) fine-tune to a serverless endpoint.
+
+Serverless fine-tuning produces a model that is served by a serverless API endpoint, billed per
+token, not by a managed online deployment on GPUs (Microsoft Learn, "Deploy models as serverless
+APIs", MicrosoftDocs/azure-docs articles/machine-learning/how-to-deploy-models-serverless.md):
+
+- a model from a non-Microsoft registry (anything but `azureml://registries/azureml/`) needs the
+  workspace's marketplace subscription to its offer first: `workspaces/marketplaceSubscriptions`
+  with `modelId` = the catalog model's id *without* a version;
+- then `workspaces/serverlessEndpoints` with `modelSettings.modelId` = the model to serve; for a
+  fine-tuned model, its registered workspace model.
+
+Both are long-running PUTs. The endpoint runs in the workspace's region, which must offer the
+base model (jobs/serverless.py, the same facts `finetune` checks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from jobs.deploy import name_problem, parse_model
+from jobs.errors import JobsError
+from jobs.serverless import region_problem
+from jobs.submit import azure_errors
+from jobs.targets import Target
+
+_CATALOG_MODEL = re.compile(r"^azureml://registries/([^/]+)/models/([^/]+)$")
+MICROSOFT_REGISTRY = "azureml"
+
+
+@dataclass(frozen=True)
+class ServerlessPlan:
+    endpoint: Any  # ServerlessEndpoint
+    subscription: Any | None  # MarketplaceSubscription, None for Microsoft's own models
+    model_name: str
+    model_version: str
+
+
+def build(endpoint: str, model: str, base_model: str, target: Target, tags: dict[str, str]) -> ServerlessPlan:
+    problems = [p for p in [name_problem("endpoint", endpoint)] if p]
+    ref = parse_model(model)
+    if ref is None or ref.registry:
+        problems.append(
+            f"model {model!r} must be NAME:VERSION of the fine-tuned model in the project's workspace"
+        )
+    base = _CATALOG_MODEL.match(base_model)
+    if base is None:
+        problems.append(
+            f"--base-model {base_model!r} must be azureml://registries/REGISTRY/models/NAME (no version: "
+            "the marketplace offer is per model)"
+        )
+    elif region := region_problem(base.group(2), target.location):
+        problems.append(region.replace("serverless fine-tuning", "serverless deployment", 1))
+    if problems:
+        raise JobsError("\n".join(problems))
+    assert ref is not None and base is not None
+    from azure.ai.ml.entities import MarketplaceSubscription, ServerlessEndpoint
+
+    subscription = None
+    if base.group(1) != MICROSOFT_REGISTRY:
+        name = re.sub(r"[^A-Za-z0-9-]+", "-", base.group(2))[:50].strip("-") + "-subscription"
+        subscription = MarketplaceSubscription(name=name, model_id=base_model)
+    # The model id is filled in once the workspace model has been read (its ARM id).
+    serverless = ServerlessEndpoint(name=endpoint, model_id="", tags=tags)
+    # The SDK would use the workspace's region too (it reads the workspace); set it for --dry-run.
+    serverless.location = target.location
+    return ServerlessPlan(serverless, subscription, ref.name, ref.version)
+
+
+def render(plan: ServerlessPlan, target: Target) -> str:
+    parts = []
+    if plan.subscription is not None:
+        parts += [
+            f"# PUT .../workspaces/{target.workspace_name}/marketplaceSubscriptions/{plan.subscription.name}:",
+            json.dumps(plan.subscription._to_rest_object().as_dict(), indent=2, sort_keys=True),
+        ]
+    plan.endpoint.model_id = (
+        f"{target.workspace_scope}/models/{plan.model_name}/versions/{plan.model_version}"
+    )
+    parts += [
+        f"# PUT .../workspaces/{target.workspace_name}/serverlessEndpoints/{plan.endpoint.name}:",
+        json.dumps(plan.endpoint._to_rest_object().as_dict(), indent=2, sort_keys=True),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO) -> None:
+    model = f"{plan.model_name}:{plan.model_version}"
+    with azure_errors(target, f"looking up model {model}"):
+        registered = client.models.get(name=plan.model_name, version=plan.model_version)
+    if plan.subscription is not None:
+        out.write(f"subscribing the workspace to the marketplace offer of {plan.subscription.model_id}\n")
+        with azure_errors(target, f"subscribing to {plan.subscription.model_id}"):
+            client.marketplace_subscriptions.begin_create_or_update(plan.subscription).result()
+    plan.endpoint.model_id = registered.id
+    out.write(f"creating serverless endpoint {plan.endpoint.name} in {target.location}\n")
+    with azure_errors(target, f"creating serverless endpoint {plan.endpoint.name}"):
+        created = client.serverless_endpoints.begin_create_or_update(plan.endpoint).result()
+    uri = getattr(created, "scoring_uri", None) or getattr(created, "inference_endpoint", None) or ""
+    out.write(f"serverless endpoint {plan.endpoint.name} serves {model} (billed per token)\n{uri}\n")

@@ -1,0 +1,107 @@
+"""endpoints: list (deployments, traffic, instance-hours), logs, invoke, delete against the fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fake_azure import FakeAzure
+from fake_cli import run
+from test_deploy import live_endpoint, traffic
+
+from jobs.cli import EXIT_USER_ERROR
+
+
+def test_list_shows_this_projects_endpoints_with_deployments_traffic_and_hours(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake, {"blue": 90, "green": 10})
+    fake.online["other"] = {**fake.online["nlp-chat"], "name": "other", "tags": {"project": "vision"}}
+
+    code, out, err = run(fake, outputs_file, "endpoints")
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("nlp-chat  Succeeded  auth=aad_token  public=Enabled  ")
+    assert lines[1:3] == [
+        "  blue  90%  Succeeded  1 x Standard_NC24ads_A100_v4 (1 x A100)  730 instance-hours/month",
+        "  green  10%  Succeeded  1 x Standard_NC24ads_A100_v4 (1 x A100)  730 instance-hours/month",
+    ]
+    assert lines[3].startswith("total: 1460 instance-hours/month, billed whether or not requests arrive")
+    assert "other" not in out  # another project's endpoint
+
+
+def test_list_without_endpoints_says_so(fake: FakeAzure, outputs_file: Path) -> None:
+    code, out, _ = run(fake, outputs_file, "endpoints")
+    assert code == 0 and out == "no online endpoints of project nlp-research\n"
+
+
+def test_logs_prints_the_deployments_tail(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    fake.deployment_logs["nlp-chat/deployments/blue"] = "a\nb\nc"
+    code, out, err = run(
+        fake, outputs_file, "endpoints", "logs", "nlp-chat", "--deployment", "blue", "--lines", "2"
+    )
+    assert code == 0, err
+    assert out == "b\nc\n"
+
+
+def test_invoke_sends_the_request_to_the_traffic_map_or_one_deployment(
+    fake: FakeAzure, outputs_file: Path, tmp_path: Path
+) -> None:
+    live_endpoint(fake, {"blue": 100, "green": 0})
+    request = tmp_path / "r.json"
+    request.write_text('{"input_data": {"input_string": ["hi"]}}')
+    code, out, err = run(fake, outputs_file, "endpoints", "invoke", "nlp-chat", "--request", str(request))
+    assert code == 0, err
+    assert "hello from blue" in out
+    code, out, err = run(
+        fake,
+        outputs_file,
+        "endpoints",
+        "invoke",
+        "nlp-chat",
+        "--request",
+        str(request),
+        "--deployment",
+        "green",
+    )
+    assert code == 0, err
+    assert "hello from green" in out
+    assert fake.scored == [("nlp-chat", "blue"), ("nlp-chat", "green")]
+
+
+def test_invoke_with_a_bad_request_file_is_one_error(
+    fake: FakeAzure, outputs_file: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        fake, outputs_file, "endpoints", "invoke", "nlp-chat", "--request", str(tmp_path / "none")
+    )
+    assert code == EXIT_USER_ERROR and "not a readable JSON file" in err and "Traceback" not in err
+
+
+def test_delete_removes_the_endpoint_and_its_deployments(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat")
+    assert code == 0, err
+    assert out == "deleted endpoint nlp-chat\n"
+    assert fake.online == {}
+
+
+def test_delete_refuses_another_projects_endpoint(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, tags={"project": "vision"})
+    code, _, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat")
+    assert code == EXIT_USER_ERROR and "not tagged with project nlp-research" in err
+    assert traffic(fake) == {"blue": 100}
+
+
+def test_delete_dry_run_sends_nothing(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    code, out, _ = run(fake, outputs_file, "endpoints", "delete", "nlp-chat", "--dry-run")
+    assert code == 0 and out == "# DELETE .../onlineEndpoints/nlp-chat (and its deployments)\n"
+    assert not fake.requests and "nlp-chat" in fake.online
+
+
+def test_bad_endpoint_names_are_refused(fake: FakeAzure, outputs_file: Path) -> None:
+    code, _, err = run(fake, outputs_file, "endpoints", "delete", "1x")
+    assert code == EXIT_USER_ERROR and "endpoint name '1x' must be 3-32 characters" in err
+    assert not fake.requests

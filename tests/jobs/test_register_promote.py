@@ -1,0 +1,168 @@
+"""register (each recipe kind's output, lineage tags) and promote (workspace -> registry, never
+overwriting) against the fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_azure import FakeAzure
+from fake_cli import finetune, run
+from stackdata import CLUSTER_ID, WORKSPACE
+
+from jobs.cli import EXIT_USER_ERROR
+
+SCOPE = CLUSTER_ID.removesuffix("/computes/a100")
+
+
+def completed(fake: FakeAzure, outputs_file: Path, recipe: str) -> str:
+    """Submit `recipe` to the fake and let its job complete; the job name."""
+    code, out, err = finetune(fake, outputs_file, recipe)
+    assert code == 0, err
+    name = out.split("submitted: ")[1].split(" ")[0]
+    fake.jobs[name]["properties"]["status"] = "Completed"
+    fake.requests.clear()
+    return name
+
+
+def model_put(fake: FakeAzure) -> tuple[str, dict]:  # type: ignore[type-arg]
+    put = next(r for r in fake.requests if r.method == "PUT" and "/models/" in r.path)
+    return put.path, put.body
+
+
+def test_a_catalog_pipelines_trained_model_output_is_registered_with_lineage(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    job = completed(fake, outputs_file, "phi3-mini-chat-lora")
+    allowed = "['Standard_NC24ads_A100_v4', 'Standard_NC48ads_A100_v4']"
+    fake.registry_models["azureml"]["Phi-3-mini-4k-instruct/15"]["inference_compute_allow_list"] = allowed
+
+    code, out, err = run(fake, outputs_file, "register", job)
+
+    assert code == 0, err
+    path, body = model_put(fake)
+    assert path == f"{SCOPE}/models/phi3-mini-chat-lora-ft/versions/1"  # first version of the name
+    properties = body["properties"]
+    assert properties["modelType"] == "mlflow_model"
+    assert properties["modelUri"] == f"azureml://jobs/{job}/outputs/trained_model"
+    tags = properties["tags"]
+    assert tags["job"] == job
+    # Copied from the base catalog model, so that deploy checks the instance type against it.
+    assert tags["inference_compute_allow_list"] == allowed
+    assert tags["recipe"] == "phi3-mini-chat-lora"
+    assert tags["workspace"] == "mlw-mlp-dev-nlp-research"
+    assert tags["git_commit"] == "0123abc"
+    assert (tags["base_model"], tags["base_model_version"], tags["base_model_registry"]) == (
+        "Phi-3-mini-4k-instruct",
+        "15",
+        "azureml",
+    )
+    # The service answers with the data assets' ARM ids; the tag names them as the recipe does.
+    assert json.loads(tags["data"]) == {
+        "test_file_path": "azureml:ultrachat-200k-test:1",
+        "train_file_path": "azureml:ultrachat-200k-train:1",
+        "validation_file_path": "azureml:ultrachat-200k-validation:1",
+    }
+    assert out == f"registered phi3-mini-chat-lora-ft:1 from azureml://jobs/{job}/outputs/trained_model\n"
+
+
+def test_registering_again_takes_the_next_version(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "phi3-mini-chat-lora")
+    fake.models["phi3-mini-chat-lora-ft/4"] = {}
+    code, out, err = run(fake, outputs_file, "register", job)
+    assert code == 0, err
+    assert "registered phi3-mini-chat-lora-ft:5 " in out
+
+
+def test_a_custom_job_without_an_mlflow_output_is_refused(fake: FakeAzure, outputs_file: Path) -> None:
+    # The example writes a LoRA adapter folder (uri_folder): no-code deployment needs MLflow.
+    job = completed(fake, outputs_file, "llama-sft-custom")
+    code, _, err = run(fake, outputs_file, "register", job)
+    assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
+    assert "has no output of type mlflow_model (outputs: model (uri_folder)" in err
+    assert not [r for r in fake.requests if r.method == "PUT"]
+
+
+def test_a_custom_jobs_mlflow_output_is_registered(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "llama-sft-custom")
+    fake.jobs[job]["properties"]["outputs"]["model"]["jobOutputType"] = "mlflow_model"
+    code, _, err = run(fake, outputs_file, "register", job, "--name", "llama-sft", "--version", "7")
+    assert code == 0, err
+    path, body = model_put(fake)
+    assert path.endswith("/models/llama-sft/versions/7")
+    assert body["properties"]["modelUri"] == f"azureml://jobs/{job}/outputs/model"
+    tags = body["properties"]["tags"]
+    assert tags["base_model"] == "meta-llama/Llama-3.2-1B-Instruct"  # the recipe's parameter
+    assert json.loads(tags["data"]) == {"train_data": "azureml:ultrachat-200k-train:1"}
+
+
+def test_a_job_that_has_not_completed_is_not_registered(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "phi3-mini-chat-lora")
+    fake.jobs[job]["properties"]["status"] = "Running"
+    code, _, err = run(fake, outputs_file, "register", job)
+    assert code == EXIT_USER_ERROR and f"job {job} is Running" in err
+
+
+def test_register_dry_run_reads_the_job_and_writes_nothing(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "phi3-mini-chat-lora")
+    code, out, err = run(fake, outputs_file, "register", job, "--dry-run")
+    assert code == 0, err
+    assert out.startswith(
+        "# PUT .../workspaces/mlw-mlp-dev-nlp-research/models/phi3-mini-chat-lora-ft/versions/<next>:"
+    )
+    assert json.loads(out.split("\n", 1)[1])["properties"]["modelUri"].endswith("/outputs/trained_model")
+    # Reads only (the job, the base model's tags); the workspace model is neither read nor written.
+    assert {r.method for r in fake.requests} <= {"GET", "POST"}
+    assert not any(f"/workspaces/{WORKSPACE}/models/" in r.path for r in fake.requests)
+
+
+def registered(fake: FakeAzure) -> None:
+    fake.registries.add("mlpdevreg")
+    fake.models["llama31-8b-chat-ft/3"] = {"job": "ft-job-1", "workspace": "mlw-mlp-dev-nlp-research"}
+
+
+def test_promote_shares_the_workspace_model_into_the_environments_registry(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    registered(fake)
+    code, out, err = run(fake, outputs_file, "promote", "llama31-8b-chat-ft:3")
+    assert code == 0, err
+    assert (
+        out
+        == "promoted llama31-8b-chat-ft:3 to azureml://registries/mlpdevreg/models/llama31-8b-chat-ft/versions/3\n"
+    )
+    # The registry now holds it, with the workspace model's lineage (source workspace and job).
+    assert fake.registry_models["mlpdevreg"]["llama31-8b-chat-ft/3"]["job"] == "ft-job-1"
+    imported = next(r for r in fake.requests if r.path.endswith("/registries/mlpdevreg/import"))
+    assert imported.body["properties"]["sourceAssetId"] == (
+        f"azureml://locations/westeurope/workspaces/{fake.workspace_guid}/models/llama31-8b-chat-ft/versions/3"
+    )
+
+
+def test_promote_refuses_to_overwrite_a_registry_version(fake: FakeAzure, outputs_file: Path) -> None:
+    registered(fake)
+    fake.registry_models["mlpdevreg"] = {"llama31-8b-chat-ft/3": {"job": "older"}}
+    code, _, err = run(fake, outputs_file, "promote", "llama31-8b-chat-ft:3")
+    assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
+    assert "already exists: registry model versions cannot be overwritten" in err
+    assert fake.registry_models["mlpdevreg"]["llama31-8b-chat-ft/3"] == {"job": "older"}
+    assert not any(r.path.endswith("/import") for r in fake.requests)
+
+
+def test_promote_of_a_model_missing_from_the_workspace_is_one_error(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    fake.registries.add("mlpdevreg")
+    code, _, err = run(fake, outputs_file, "promote", "nope:1")
+    assert code == EXIT_USER_ERROR and "looking up model nope:1: not found" in err
+
+
+@pytest.mark.parametrize("model", ["nope", "azureml://registries/r/models/m/versions/1"])
+def test_promote_takes_a_workspace_name_and_version(fake: FakeAzure, outputs_file: Path, model: str) -> None:
+    code, _, err = run(fake, outputs_file, "promote", model)
+    assert (
+        code == EXIT_USER_ERROR
+        and "must be NAME:VERSION of a model registered in the project's workspace" in err
+    )
+    assert not fake.requests

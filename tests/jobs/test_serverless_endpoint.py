@@ -1,0 +1,116 @@
+"""deploy-serverless: a serverless fine-tune to a serverless endpoint, with the marketplace
+subscription a non-Microsoft model needs, in a region that offers the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fake_azure import FakeAzure, Fault
+from fake_cli import run
+from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+
+from jobs.cli import EXIT_USER_ERROR
+
+META = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+MODEL_ID = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices"
+    f"/workspaces/{WORKSPACE}/models/llama-ft/versions/1"
+)
+
+
+def fine_tuned(fake: FakeAzure) -> None:
+    # What serverless fine-tuning registered; the fake knows the base model it came from.
+    fake.models["llama-ft/1"] = {"base_model_id": META}
+
+
+def deploy(fake: FakeAzure, outputs: Path, *extra: str) -> tuple[int, str, str]:
+    return run(
+        fake,
+        outputs,
+        "deploy-serverless",
+        "llama-ft:1",
+        "--endpoint",
+        "llama-chat",
+        "--base-model",
+        META,
+        *extra,
+    )
+
+
+def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fine_tuned(fake)
+    code, out, err = deploy(fake, serverless_outputs_file)
+    assert code == 0, err
+    puts = [r for r in fake.requests if r.method == "PUT"]
+    assert [r.path.rsplit("/", 2)[-2] for r in puts] == ["marketplaceSubscriptions", "serverlessEndpoints"]
+    assert puts[0].body["properties"]["modelId"] == META  # the offer: no version
+    endpoint = puts[1].body
+    assert endpoint["location"] == "westus3"
+    assert endpoint["sku"]["name"] == "Consumption"
+    assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID
+    assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
+    assert "serverless endpoint llama-chat serves llama-ft:1 (billed per token)" in out
+
+
+def test_a_microsoft_model_needs_no_marketplace_subscription(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fake.models["phi-ft/1"] = {"base_model_id": "azureml://registries/azureml/models/Phi-3.5-mini-instruct"}
+    code, _, err = run(
+        fake,
+        serverless_outputs_file,
+        "deploy-serverless",
+        "phi-ft:1",
+        "--endpoint",
+        "phi-chat",
+        "--base-model",
+        "azureml://registries/azureml/models/Phi-3.5-mini-instruct",
+    )
+    assert code == 0, err
+    assert [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PUT"] == ["serverlessEndpoints"]
+
+
+def test_a_refused_subscription_stops_before_the_endpoint(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # Without the subscription the service would refuse the endpoint: do not even try.
+    fine_tuned(fake)
+    fake.faults.append(Fault("PUT", "/marketplaceSubscriptions/", 409))
+    code, _, err = deploy(fake, serverless_outputs_file)
+    assert code == EXIT_USER_ERROR and "subscribing to" in err
+    assert not any(r.method == "PUT" and "/serverlessEndpoints/" in r.path for r in fake.requests)
+
+
+def test_a_region_without_the_model_is_refused_before_any_request(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    fine_tuned(fake)
+    code, out, err = deploy(fake, outputs_file)  # westeurope
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "serverless deployment of Meta-Llama-3.1-8B-Instruct is not offered in westeurope" in err
+    assert not fake.requests
+
+
+def test_a_failed_endpoint_operation_is_one_error(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    fine_tuned(fake)
+    fake.lro_failures["serverlessEndpoints/llama-chat"] = "Quota exceeded for the offer"
+    code, _, err = deploy(fake, serverless_outputs_file)
+    assert code == EXIT_USER_ERROR and "Quota exceeded for the offer" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    code, out, err = deploy(fake, serverless_outputs_file, "--dry-run")
+    assert code == 0, err
+    assert not fake.requests
+    bodies = [json.loads(part.split("\n", 1)[1]) for part in out.split("# PUT")[1:]]
+    assert bodies[0] == {"properties": {"modelId": META}}
+    assert bodies[1]["properties"]["modelSettings"]["modelId"] == MODEL_ID
+
+
+def test_a_versioned_base_model_is_refused(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    code, _, err = deploy(fake, serverless_outputs_file, "--base-model", f"{META}/versions/4")
+    assert code == EXIT_USER_ERROR and "must be azureml://registries/REGISTRY/models/NAME (no version" in err

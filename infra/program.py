@@ -67,6 +67,10 @@ async def build(model: PlatformModel, window: RegistrationWindow) -> dict[str, A
         "location": model.environment.location,
         "subscription_id": model.subscription,
         "tenant_id": model.tenant,
+        # what deploying needs to know about the environment (jobs/targets.py EnvironmentFacts)
+        "production": model.environment.production,
+        "public_network_access": model.environment.network.public_network_access,
+        "gpu_quota": dict(sorted(model.environment.gpu_quota.items())),
         "shared_resource_group": shared.resource_group_name,
         "registry": {
             "name": shared.registry_name,

@@ -38,6 +38,7 @@ class Target:
     registry_name: str
     clusters: Mapping[str, Cluster]
     location: str = ""
+    facts: EnvironmentFacts | None = None  # from the stack outputs, when they carry them
 
     def cluster(self, name: str | None) -> Cluster:
         if name is None:
@@ -67,7 +68,8 @@ class EnvironmentFacts:
     """What deploying needs to know about the environment beyond the stack outputs: whether it is a
     production environment, whether it allows public network access, and its GPU quota (vCPUs
     per VM family). They come from the environment's settings (stacks/Pulumi.<env>.yaml), the same
-    file the infrastructure is built from; the stack outputs do not carry them yet."""
+    file the infrastructure is built from, or from the stack outputs, which carry them too
+    (docs/stack-outputs.md)."""
 
     production: bool
     public_network_access: bool
@@ -87,6 +89,16 @@ def environment_facts(environment: str) -> EnvironmentFacts:
         production=config.production,
         public_network_access=config.network.public_network_access,
         gpu_quota=dict(config.gpu_quota),
+    )
+
+
+def _facts(outputs: Mapping[str, Any]) -> EnvironmentFacts | None:
+    if "production" not in outputs:
+        return None  # outputs of a stack deployed before they carried these
+    return EnvironmentFacts(
+        production=bool(outputs["production"]),
+        public_network_access=bool(outputs["public_network_access"]),
+        gpu_quota={str(family): int(vcpus) for family, vcpus in outputs["gpu_quota"].items()},
     )
 
 
@@ -186,6 +198,7 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             registry_name=str(outputs["registry"]["name"]),
             clusters=clusters,
             location=str(outputs["location"]),
+            facts=_facts(outputs),
         )
     except KeyError as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error

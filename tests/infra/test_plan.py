@@ -68,8 +68,10 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     outputs = dev_plan.outputs
     assert set(outputs) == {
         "environment", "location", "subscription_id", "tenant_id", "shared_resource_group",
-        "registry", "projects",
+        "registry", "projects", "production", "public_network_access", "gpu_quota",
     }  # fmt: skip
+    assert (outputs["production"], outputs["public_network_access"]) == (False, True)
+    assert outputs["gpu_quota"] == {"StandardNCADSA100v4Family": 96, "standardNCASv3_T4Family": 160}
     nlp = outputs["projects"]["nlp-research"]
     assert set(nlp) == {
         "resource_group", "workspace_name", "workspace_id", "storage_account", "key_vault",

@@ -283,3 +283,19 @@ def test_outputs_of_the_wrong_shape_are_one_error(change: Any) -> None:
     change(outputs)
     with pytest.raises(JobsError, match=r"do not match docs/stack-outputs\.md"):
         resolve_target(outputs, "dev", "nlp-research")
+
+
+def test_environment_facts_come_from_the_stack_outputs_when_they_carry_them() -> None:
+    from infra.plan.offline import offline_outputs
+
+    outputs = offline_outputs("prod")  # the real program's outputs
+    target = resolve_target(coerce_integral_floats(outputs), "prod", "nlp-research")
+    assert target.facts is not None
+    assert (target.facts.production, target.facts.public_network_access) == (True, False)
+    assert target.facts.gpu_quota["StandardNCADSA100v4Family"] == 384
+    older = {
+        k: v
+        for k, v in stack_outputs().items()
+        if k not in ("production", "public_network_access", "gpu_quota")
+    }
+    assert resolve_target(older, "dev", "nlp-research").facts is None  # then the stack file is read

@@ -77,13 +77,21 @@ def _compute(
     )
 
 
-class GpuCluster(pulumi.ComponentResource):
-    """An autoscaling GPU cluster with its own system-assigned identity, no public IP where the
-    network allows, and SSH always off."""
-
+class _Cluster(pulumi.ComponentResource):
     compute_name: pulumi.Output[str]
     id: pulumi.Output[str]
-    principal_id: pulumi.Output[str]
+    principal_id: pulumi.Output[str]  # of its system-assigned identity, which its grants name
+
+    def _expose(self, compute: ml.Compute) -> None:
+        self.compute_name = compute.name
+        self.id = compute.id
+        self.principal_id = compute.identity.apply(lambda identity: identity.principal_id if identity else "")
+        self.register_outputs({"compute_name": self.compute_name, "id": self.id})
+
+
+class GpuCluster(_Cluster):
+    """An autoscaling GPU cluster with its own system-assigned identity, no public IP where the
+    network allows, and SSH always off."""
 
     def __init__(
         self,
@@ -108,18 +116,11 @@ class GpuCluster(pulumi.ComponentResource):
             placement=placement,
             parent=self,
         )
-        self.compute_name = compute.name
-        self.id = compute.id
-        self.principal_id = compute.identity.apply(lambda identity: identity.principal_id if identity else "")
-        self.register_outputs({"compute_name": self.compute_name, "id": self.id})
+        self._expose(compute)
 
 
-class ImageBuildCluster(pulumi.ComponentResource):
+class ImageBuildCluster(_Cluster):
     """The CPU cluster named in the workspace's imageBuildCompute: scale to zero, dedicated."""
-
-    compute_name: pulumi.Output[str]
-    id: pulumi.Output[str]
-    principal_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, *, compute_name: str, placement: ClusterPlacement, opts: pulumi.ResourceOptions
@@ -137,7 +138,4 @@ class ImageBuildCluster(pulumi.ComponentResource):
             placement=placement,
             parent=self,
         )
-        self.compute_name = compute.name
-        self.id = compute.id
-        self.principal_id = compute.identity.apply(lambda identity: identity.principal_id if identity else "")
-        self.register_outputs({"compute_name": self.compute_name, "id": self.id})
+        self._expose(compute)

@@ -153,7 +153,9 @@ def build_job(
             hashlib.sha256(conda_file.read_bytes()).hexdigest() if conda_file else ""
         )
         name = job_name(loaded, target, cluster, content, suffix)
-        entity = _custom_job(recipe, code_dir, conda_file, cluster, gpus_per_node, name, experiment, tags)
+        entity = _custom_job(
+            recipe, code_dir, conda_file, cluster, gpus_per_node, name, experiment, tags, target.key_vault
+        )
     else:
         name = job_name(loaded, target, None, "", suffix)
         entity = _serverless_job(recipe, name, experiment, tags)
@@ -213,6 +215,7 @@ def _custom_job(
     name: str,
     experiment: str,
     tags: dict[str, str],
+    project_vault: str | None,
 ) -> Any:
     from azure.ai.ml import Input, Output, PyTorchDistribution, command
     from azure.ai.ml.entities import Environment, ManagedIdentityConfiguration
@@ -226,7 +229,9 @@ def _custom_job(
     else:
         environment = recipe.environment.uri
     variables = dict(recipe.environment_variables)
-    variables.update({f"{name}{SECRET_REFERENCE_SUFFIX}": ref.uri for name, ref in recipe.secrets.items()})
+    variables.update(
+        {f"{name}{SECRET_REFERENCE_SUFFIX}": ref.uri(project_vault) for name, ref in recipe.secrets.items()}
+    )
     inputs: dict[str, Any] = {
         key: Input(type=value.type, path=value.path, mode=value.mode)
         for key, value in sorted(recipe.inputs.items())
@@ -243,8 +248,8 @@ def _custom_job(
             key: Output(type=value.type, mode=value.mode) for key, value in sorted(recipe.outputs.items())
         },
         environment_variables=dict(sorted(variables.items())),
-        # Secrets are read by the job with the compute's managed identity (which needs Key Vault
-        # Secrets User on the vault), never passed as values.
+        # Secrets are read by the job with the compute's managed identity (Key Vault Secrets User
+        # on the project's vault, granted by infra/model/access.py), never passed as values.
         identity=ManagedIdentityConfiguration() if recipe.secrets else None,
         compute=cluster.id,
         instance_count=recipe.nodes,

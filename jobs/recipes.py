@@ -187,14 +187,21 @@ class BuiltEnvironment(_Strict):
 
 
 class KeyVaultSecret(_Strict):
-    """A secret the job reads at run time with its compute's managed identity."""
+    """A secret the job reads at run time with its compute's managed identity. `vault` defaults
+    to the project's own Key Vault (stack outputs `projects.<name>.key_vault`), the one vault the
+    project's clusters may read (Key Vault Secrets User, infra/model/access.py)."""
 
-    vault: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")]
+    vault: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")] | None = None
     secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,127}$")]
 
-    @property
-    def uri(self) -> str:
-        return f"https://{self.vault}.vault.azure.net/secrets/{self.secret}"
+    def uri(self, project_vault: str | None) -> str:
+        vault = self.vault or project_vault
+        if not vault:
+            raise JobsError(
+                f"secret {self.secret!r} names no vault and the stack outputs name no Key Vault for the "
+                "project: give `vault:`"
+            )
+        return f"https://{vault}.vault.azure.net/secrets/{self.secret}"
 
 
 # Environment variable names that carry credentials: a job's environment variables are visible

@@ -39,6 +39,7 @@ class Target:
     clusters: Mapping[str, Cluster]
     location: str = ""
     facts: EnvironmentFacts | None = None  # from the stack outputs, when they carry them
+    key_vault: str | None = None  # the project's own Key Vault
 
     def cluster(self, name: str | None) -> Cluster:
         if name is None:
@@ -199,6 +200,7 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             clusters=clusters,
             location=str(outputs["location"]),
             facts=_facts(outputs),
+            key_vault=str(entry["key_vault"]) if entry.get("key_vault") else None,
         )
     except KeyError as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error

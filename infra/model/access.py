@@ -130,6 +130,8 @@ WORKSPACE_ENDPOINT_ROLES: tuple[tuple[str, ScopeKind], ...] = (
 # the project's container registry is granted by the service itself: module docstring).
 CLUSTER_ROLES: tuple[tuple[str, ScopeKind], ...] = (
     ("Storage Blob Data Contributor", "resource_group"),
+    # jobs read their secrets (a gated model's token) from the project's vault at run time
+    ("Key Vault Secrets User", "resource_group"),
     ("AzureML Registry User", "ml_registry"),
     ("Monitoring Metrics Publisher", "application_insights"),
 )

@@ -28,13 +28,13 @@ def stack_outputs(location: str = "westeurope") -> dict[str, Any]:
         "tenant_id": "11111111-1111-1111-1111-111111111111",
         "shared_resource_group": "rg-mlp-dev-shared",
         "registry": {"name": "mlpdevreg", "id": "/registries/mlpdevreg", "managed": False},
-        "platform_identity": {"id": "/identity", "client_id": "c", "principal_id": "p"},
         "projects": {
             "nlp-research": {
                 "resource_group": RESOURCE_GROUP,
                 "workspace_name": WORKSPACE,
                 "workspace_id": f"/subscriptions/{SUBSCRIPTION}/workspaces/{WORKSPACE}",
                 "storage_account": "stmlpdevnlpresearch",
+                "key_vault": "kvmlpdevnlpresearche009",
                 "clusters": {
                     "a100": {
                         "name": "a100",

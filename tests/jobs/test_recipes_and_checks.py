@@ -299,3 +299,19 @@ def test_environment_facts_come_from_the_stack_outputs_when_they_carry_them() ->
         if k not in ("production", "public_network_access", "gpu_quota")
     }
     assert resolve_target(older, "dev", "nlp-research").facts is None  # then the stack file is read
+
+
+def test_a_secret_without_a_vault_is_read_from_the_projects_own_vault() -> None:
+    from jobs.recipes import KeyVaultSecret
+
+    secret = KeyVaultSecret(secret="huggingface-token")
+    assert (
+        secret.uri("kvmlpdevnlpresearche009")
+        == "https://kvmlpdevnlpresearche009.vault.azure.net/secrets/huggingface-token"
+    )
+    named = KeyVaultSecret(vault="kv-shared-tokens", secret="huggingface-token")
+    assert named.uri("kvmlpdevnlpresearche009").startswith("https://kv-shared-tokens.vault.azure.net/")
+    with pytest.raises(JobsError, match="names no vault and the stack outputs name no Key Vault"):
+        secret.uri(None)
+    target = resolve_target(stack_outputs(), "dev", "nlp-research")
+    assert target.key_vault == "kvmlpdevnlpresearche009"

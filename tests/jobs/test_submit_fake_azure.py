@@ -210,7 +210,7 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert "trl==1.16.0" in conda and "peft==0.21.2" in conda and "datasets==5.2.0" in conda
     # The Hugging Face token travels as a Key Vault reference, read with the compute's identity.
     assert sent["environmentVariables"]["HF_TOKEN_KEYVAULT_SECRET"] == (
-        "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
+        "https://kvmlpdevnlpresearche009.vault.azure.net/secrets/huggingface-token"
     )
     assert "HF_TOKEN" not in sent["environmentVariables"]
     assert sent["identity"] == {"identityType": "Managed"}

@@ -18,6 +18,10 @@ from infra.guardrails.rules import RULE_NAMES
 from infra.plan.offline import REPOSITORY
 
 
+# the pack runs as its own process, as the CLI starts it (left out of `make mutate`)
+pytestmark = pytest.mark.cli
+
+
 @pytest.fixture
 def analyzer(tmp_path: Path) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     # Started outside the repository, as the CLI may: the program finds `infra` by its own path.

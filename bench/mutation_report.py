@@ -42,12 +42,18 @@ def main() -> int:
         return 1
     total_killed = total_run = 0
     print(f"{'module':45} {'mutants':>8} {'killed':>7} {'survived':>9} {'kill rate':>10}")
+    not_run = []
     for module, counts in sorted(by_module.items()):
         run = sum(n for status, n in counts.items() if status not in NOT_RUN)
+        if not run:
+            not_run.append(module)
+            continue
         killed = sum(counts[status] for status in KILLED)
         total_run, total_killed = total_run + run, total_killed + killed
         rate = f"{100 * killed / run:.1f}%" if run else "-"
         print(f"{module:45} {sum(counts.values()):8} {killed:7} {run - killed:9} {rate:>10}")
+    if not_run:
+        print(f"not run (MUTATE narrowed the run): {', '.join(not_run)}")
     print(
         f"{'total':45} {'':8} {total_killed:7} {total_run - total_killed:9} {100 * total_killed / max(total_run, 1):9.1f}%"
     )

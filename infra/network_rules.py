@@ -67,7 +67,7 @@ _RESOURCE_TYPE = re.compile(r"/providers/([^/]+/[^/]+)/[^/]+$")
 
 
 def check_fqdn(value: str) -> str:
-    if "://" in value or "/" in value or ":" in value:
+    if "/" in value or ":" in value:  # a scheme (`https://`), a path or a port
         raise ValueError(
             f"{value!r} is a URL or has a port or path; an FQDN rule takes a host name such as pypi.org"
         )

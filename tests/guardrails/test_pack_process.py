@@ -17,7 +17,6 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from infra.guardrails.rules import RULE_NAMES
 from infra.plan.offline import REPOSITORY
 
-
 # the pack runs as its own process, as the CLI starts it (left out of `make mutate`)
 pytestmark = pytest.mark.cli
 

@@ -406,6 +406,10 @@ def test_an_fqdn_rule_is_a_host_name_only(destination: str) -> None:
     with pytest.raises(ValueError, match="is a URL or has a port or path"):
         check_fqdn(destination)
     assert check_fqdn("files.pythonhosted.org") == "files.pythonhosted.org"
+    with pytest.raises(
+        ValueError, match=r"^'\*' is not a host name; .* \(a lone '\*' would allow everything\)$"
+    ):
+        check_fqdn("*")
 
 
 def test_a_plan_date_that_is_not_a_date_names_the_variable() -> None:

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from infra import naming
-from infra.config.errors import ConfigError, ConfigIssue, dotted, issue_from_error, issues_from_validation
+from infra.config.errors import (
+    ConfigError,
+    ConfigIssue,
+    dotted,
+    issue_from_error,
+    issues_from_validation,
+    user_location,
+)
 from infra.config.models import (
     ENVIRONMENT_FIELD,
     ENVIRONMENT_KEY,
@@ -96,21 +103,17 @@ class Platform:
     # Each project's `environments.<stack>` override: where a field the user edits lives.
     project_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def source(self, project: str) -> Onboarded:
+    def source(self, settings: ProjectSettings) -> Onboarded:
+        """Where one of this platform's projects came from, for messages that name its file."""
         from infra.policy import Onboarded
 
-        settings = next(p for p in self.projects if p.name == project)
+        name = settings.name
         return Onboarded(
-            settings, self.project_files.get(project, ""), self.stack, self.project_overrides.get(project, {})
+            settings, self.project_files.get(name, ""), self.stack, self.project_overrides.get(name, {})
         )
 
 
 # --- reading files ----------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path, relative: str) -> tuple[Any, list[ConfigIssue]]:
-    document, issues = read_yaml(path, relative)
-    return (document.data if document else None), issues
 
 
 class _Lines:
@@ -329,25 +332,11 @@ def _settings_for(project: ProjectFile, env: str) -> tuple[ProjectSettings | Non
         issues = []
         for item in error.errors():
             # Where the user wrote the value: in the override when it has the path, else at the top.
-            located = issue_from_error(item, project.file, merged)
-            parts = _parts(located.path)
+            parts = tuple(user_location(item["loc"], merged))
             in_override = bool(parts) and _in_override(override, parts)
-            issues.append(
-                issue_from_error(item, project.file, merged, ("environments", env))
-                if in_override
-                else located
-            )
+            prefix = ("environments", env) if in_override else ()
+            issues.append(issue_from_error(item, project.file, merged, prefix))
         return None, issues
-
-
-def _parts(path: str) -> tuple[str | int, ...]:
-    parts: list[str | int] = []
-    for piece in path.replace("[", ".[").split("."):
-        if piece.startswith("[") and piece.endswith("]"):
-            parts.append(int(piece[1:-1]))
-        elif piece:
-            parts.append(piece)
-    return tuple(parts)
 
 
 def _name_issues(

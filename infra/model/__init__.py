@@ -103,11 +103,12 @@ def resolve(platform: Platform, *, subscription: str, as_of: date, tenant: str =
     env = platform.environment
     registry = _registry(env, subscription)
     private_acr = not env.network.public_network_access
+    # The same managed network for every workspace of the environment.
+    network = workspace_network(env, registry.id)
     projects = []
     shared: list[RoleGrant] = []
     for settings in platform.projects:
         ids = ProjectIds.of(env, settings.name, subscription)
-        network = workspace_network(env, registry.id)
         grants = project_grants(
             settings,
             ids,
@@ -120,7 +121,7 @@ def resolve(platform: Platform, *, subscription: str, as_of: date, tenant: str =
         projects.append(
             ProjectModel(
                 settings=settings,
-                source=platform.source(settings.name),
+                source=platform.source(settings),
                 names=env.names.project(settings.name),
                 ids=ids,
                 network=network,

@@ -1,5 +1,7 @@
 """The custom example runs on its environment: every library train.py imports is pinned there,
-and its Hugging Face token comes from Key Vault, not from a plain environment variable."""
+its Hugging Face token comes from Key Vault, not from a plain environment variable, and what it
+writes is an MLflow model (merged weights, tokenizer, chat task) in the recipe's
+`type: mlflow_model` output, which `register` takes."""
 
 from __future__ import annotations
 
@@ -7,14 +9,21 @@ import ast
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from stackdata import REPO
 
 EXAMPLE = REPO / "jobs" / "examples" / "trl_sft" / "train.py"
 CONDA = REPO / "jobs" / "examples" / "environments" / "trl-sft.conda.yaml"
+RECIPE = REPO / "jobs" / "recipes" / "llama-sft-custom.yaml"
 # Import name -> distribution name, where they differ.
-DISTRIBUTIONS = {"azure.identity": "azure-identity", "azure.keyvault.secrets": "azure-keyvault-secrets"}
+DISTRIBUTIONS = {
+    "azure.identity": "azure-identity",
+    "azure.keyvault.secrets": "azure-keyvault-secrets",
+    # mlflow-skinny ships the transformers flavor; azureml-mlflow caps it (<=3.15.0).
+    "mlflow.transformers": "mlflow-skinny",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,7 +49,8 @@ def test_every_third_party_import_of_the_example_is_pinned_in_its_environment() 
         for module in imported_modules(EXAMPLE)
         if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__"
     }
-    assert third_party  # datasets, peft, trl, azure.*: what the curated environment lacked
+    # datasets, peft, trl, azure.*: what the curated environment lacked; mlflow for the output.
+    assert {"datasets", "peft", "trl", "transformers", "mlflow.transformers"} <= third_party
     for module in third_party:
         distribution = DISTRIBUTIONS.get(module, module.split(".")[0])
         assert distribution in pinned, f"{module} is imported by train.py but not pinned in {CONDA.name}"
@@ -50,10 +60,7 @@ def test_every_third_party_import_of_the_example_is_pinned_in_its_environment() 
 
 
 def test_secret_references_are_resolved_at_startup_and_only_those() -> None:
-    spec = importlib.util.spec_from_file_location("trl_sft_train", EXAMPLE)
-    assert spec and spec.loader
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_example()
     uri = "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
     environ = {"HF_TOKEN_KEYVAULT_SECRET": uri, "NCCL_DEBUG": "WARN"}
     fetched: list[str] = []
@@ -65,3 +72,39 @@ def test_secret_references_are_resolved_at_startup_and_only_those() -> None:
     assert train.resolve_secrets(environ, fetch) == ["HF_TOKEN"]
     assert environ["HF_TOKEN"] == "hf_secret_value" and fetched == [uri]
     assert environ["NCCL_DEBUG"] == "WARN"
+
+
+def load_example() -> Any:
+    spec = importlib.util.spec_from_file_location("trl_sft_train", EXAMPLE)
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    return train
+
+
+def test_the_recipe_declares_the_examples_output_as_an_mlflow_model() -> None:
+    recipe = yaml.safe_load(RECIPE.read_text())
+    assert "--output-dir ${{outputs.model}}" in recipe["command"]
+    assert recipe["outputs"] == {"model": {"type": "mlflow_model"}}
+
+
+def test_the_example_saves_the_merged_model_with_its_tokenizer_as_an_mlflow_chat_model() -> None:
+    train = load_example()
+    merged, tokenizer = object(), object()
+
+    class Adapter:
+        """What the trainer holds after LoRA training: a peft model."""
+
+        def merge_and_unload(self) -> object:
+            return merged
+
+    saved: list[dict[str, Any]] = []
+    train.save_mlflow_model(Adapter(), tokenizer, "/mnt/outputs/model", lambda **kwargs: saved.append(kwargs))
+    assert saved == [
+        {
+            # The full model: the adapter alone would need peft and the base weights at serving time.
+            "transformers_model": {"model": merged, "tokenizer": tokenizer},
+            "path": "/mnt/outputs/model",
+            "task": "llm/v1/chat",
+        }
+    ]

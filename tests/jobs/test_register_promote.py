@@ -76,25 +76,30 @@ def test_registering_again_takes_the_next_version(fake: FakeAzure, outputs_file:
 
 
 def test_a_custom_job_without_an_mlflow_output_is_refused(fake: FakeAzure, outputs_file: Path) -> None:
-    # The example writes a LoRA adapter folder (uri_folder): no-code deployment needs MLflow.
+    # A job whose model is a plain folder (a LoRA adapter, say): no-code deployment needs MLflow.
     job = completed(fake, outputs_file, "llama-sft-custom")
+    fake.jobs[job]["properties"]["outputs"]["model"]["jobOutputType"] = "uri_folder"
     code, _, err = run(fake, outputs_file, "register", job)
     assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
     assert "has no output of type mlflow_model (outputs: model (uri_folder)" in err
     assert not [r for r in fake.requests if r.method == "PUT"]
 
 
-def test_a_custom_jobs_mlflow_output_is_registered(fake: FakeAzure, outputs_file: Path) -> None:
+def test_the_custom_examples_output_is_registered_as_an_mlflow_model(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # The example recipe declares its output `type: mlflow_model` (train.py saves an MLflow model).
     job = completed(fake, outputs_file, "llama-sft-custom")
-    fake.jobs[job]["properties"]["outputs"]["model"]["jobOutputType"] = "mlflow_model"
-    code, _, err = run(fake, outputs_file, "register", job, "--name", "llama-sft", "--version", "7")
+    code, out, err = run(fake, outputs_file, "register", job, "--name", "llama-sft", "--version", "7")
     assert code == 0, err
     path, body = model_put(fake)
     assert path.endswith("/models/llama-sft/versions/7")
+    assert body["properties"]["modelType"] == "mlflow_model"
     assert body["properties"]["modelUri"] == f"azureml://jobs/{job}/outputs/model"
     tags = body["properties"]["tags"]
     assert tags["base_model"] == "meta-llama/Llama-3.2-1B-Instruct"  # the recipe's parameter
     assert json.loads(tags["data"]) == {"train_data": "azureml:ultrachat-200k-train:1"}
+    assert f"registered llama-sft:7 from azureml://jobs/{job}/outputs/model" in out
 
 
 def test_a_job_that_has_not_completed_is_not_registered(fake: FakeAzure, outputs_file: Path) -> None:

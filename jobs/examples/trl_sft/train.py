@@ -3,6 +3,14 @@
 Azure ML's PyTorch distribution sets RANK, LOCAL_RANK, WORLD_SIZE and MASTER_ADDR/PORT, which
 the Hugging Face Trainer picks up; this script only parses arguments and wires TRL together.
 The heavy imports live in `train()` so `python train.py --help` works without a GPU image.
+
+What it writes to `--output-dir` (the job's `type: mlflow_model` output) is an MLflow model that
+a managed online deployment serves without a scoring script: the LoRA adapter merged into the
+base weights (peft `merge_and_unload`), saved with the tokenizer by `mlflow.transformers.save_model`
+with task `llm/v1/chat` (a text-generation pipeline with MLflow's chat signature). An adapter
+folder alone is not deployable that way (Microsoft Learn, "Deploy MLflow models to online
+endpoints": no-code deployment needs an MLflow model). Trainer checkpoints go to a local folder
+that is not uploaded.
 """
 
 from __future__ import annotations
@@ -10,9 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
 
 # The jobs CLI passes each secret as NAME_KEYVAULT_SECRET=<secret URI>, never its value.
 SECRET_REFERENCE_SUFFIX = "_KEYVAULT_SECRET"
+# MLflow's inference task for chat models: a text-generation pipeline whose signature takes
+# OpenAI-style `messages` (mlflow.transformers, `task="llm/v1/chat"`).
+MLFLOW_TASK = "llm/v1/chat"
+# Trainer checkpoints: local to the node, not part of the job's output (only the merged model is).
+CHECKPOINT_DIR = "checkpoints"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -55,14 +69,27 @@ def key_vault_fetch(uri: str) -> str:  # pragma: no cover - needs Key Vault and 
     return str(value or "")
 
 
+def save_mlflow_model(model: Any, tokenizer: Any, path: str, save: Callable[..., None]) -> None:
+    """The fine-tuned model as an MLflow model at `path`: the LoRA adapter merged into the base
+    weights (a full model needs no peft at serving time), with its tokenizer and the chat task.
+
+    `save` is `mlflow.transformers.save_model`, which accepts an existing empty directory (the
+    job's mounted output) and refuses a non-empty one."""
+    merged = model.merge_and_unload()
+    save(transformers_model={"model": merged, "tokenizer": tokenizer}, path=path, task=MLFLOW_TASK)
+
+
 def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the cluster image
+    import mlflow.transformers  # type: ignore[import-not-found]  # only in the cluster image
     from datasets import load_dataset  # type: ignore[import-not-found]  # only in the cluster image
     from peft import LoraConfig  # type: ignore[import-not-found]  # only in the cluster image
+    from transformers import AutoTokenizer  # type: ignore[import-not-found]  # only in the cluster image
     from trl import SFTConfig, SFTTrainer  # type: ignore[import-not-found]  # only in the cluster image
 
     dataset = load_dataset("json", data_files=args.train_data, split="train")
+    tokenizer = AutoTokenizer.from_pretrained(args.base_model)
     config = SFTConfig(
-        output_dir=args.output_dir,
+        output_dir=CHECKPOINT_DIR,
         num_train_epochs=args.epochs,
         learning_rate=args.learning_rate,
         per_device_train_batch_size=args.per_device_batch_size,
@@ -74,9 +101,17 @@ def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the c
         report_to=["mlflow"] if os.environ.get("MLFLOW_TRACKING_URI") else [],
     )
     lora = LoraConfig(r=args.lora_r, lora_alpha=2 * args.lora_r, lora_dropout=0.05, task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=args.base_model, args=config, train_dataset=dataset, peft_config=lora)
+    trainer = SFTTrainer(
+        model=args.base_model,
+        args=config,
+        train_dataset=dataset,
+        peft_config=lora,
+        processing_class=tokenizer,
+    )
     trainer.train()
-    trainer.save_model(args.output_dir)
+    # One process writes the output; the others (one per GPU) are done.
+    if trainer.is_world_process_zero():
+        save_mlflow_model(trainer.model, tokenizer, args.output_dir, mlflow.transformers.save_model)
 
 
 if __name__ == "__main__":

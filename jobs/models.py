@@ -7,6 +7,8 @@
 - A custom job's model is its one output of type `mlflow_model`; a `uri_folder` (such as a LoRA
   adapter folder) cannot be deployed without a scoring script, so it is refused.
 - Serverless fine-tuning registers its model itself (named from `output_model_name_prefix`).
+- The lineage tags include the metrics the job logged to MLflow (jobs/metrics.py); a job that
+  logged none, or metrics that cannot be read, are a note, not a failure.
 - `promote` shares the workspace model into the environment's Azure ML registry
   (`ModelOperations.share`: POST .../registries/<r>/import), so another environment deploys the
   same bytes. Registry model versions cannot be overwritten, so an existing version is refused
@@ -25,6 +27,7 @@ from jobs.build import TRAINED_MODEL_OUTPUT
 from jobs.components import registry_asset_uri
 from jobs.deploy import parse_model
 from jobs.errors import JobsError
+from jobs.metrics import logged_metrics, metrics_tag
 from jobs.submit import azure_errors
 from jobs.targets import Target
 
@@ -36,6 +39,9 @@ _DATA_ARM_ID = re.compile(
 # `name:version`: how azure-ai-ml 1.35.2 reads back a command job's `azureml:name:version` input.
 _SHORT_ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:\d+$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+# The metrics the job logged (jobs/metrics.py), as a JSON map of `<step path>/<metric>` to its
+# last value.
+METRICS_TAG = "metrics"
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,12 @@ def register(
     with azure_errors(target, f"reading job {job_name}"):
         job = client.jobs.get(job_name)
     registration = build_registration(job, target, name, version)
-    for note in inherited_tags(registration, registry_client):
+    notes = inherited_tags(registration, registry_client)
+    metrics, missing = logged_metrics(client, target.workspace_name, str(job.name))
+    if metrics:
+        registration.entity.tags[METRICS_TAG] = metrics_tag(metrics)
+    notes += [missing] if missing else []
+    for note in notes:
         out.write(f"note: {note}\n")
     if dry_run:
         shown = registration.entity.version or "<next>"

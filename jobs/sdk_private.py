@@ -11,11 +11,14 @@ so that happens on a deliberate upgrade, not silently).
   its YAML form (`_to_dict`): what `--dry-run` prints.
 - The error a run recorded: run history's run details; the ARM job resource carries none, and
   the SDK's own `jobs.stream` reads it the same way.
+- The credential, cloud and retry settings an MLClient was built with, for the REST calls the SDK
+  has no operation for (the workspace's MLflow tracking server: the metrics a job logged).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -75,3 +78,25 @@ def input_value(value: Any) -> Any:
     literals and whose value is only in `_data` (PipelineInput.result() exists, NodeInput has none).
     """
     return getattr(value, "_data", value)
+
+
+@dataclass(frozen=True)
+class ArmAccess:
+    """How an MLClient authenticates and retries, for a REST call it has no operation for."""
+
+    credential: Any
+    scope: str  # Azure Resource Manager of the client's cloud: "<resource manager>/.default"
+    retry: Mapping[str, Any]  # the retry_* settings the client was built with
+
+
+def arm_access(client: Any) -> ArmAccess:
+    """The credential (`MLClient._credential`), the cloud's Azure Resource Manager token scope
+    (`MLClient._cloud` through `_get_base_url_from_metadata`, as the SDK scopes its own ARM
+    clients) and the `retry_*` options (`MLClient._kwargs`) of `client`. The workspace's MLflow
+    tracking server takes an ARM token (azureml-mlflow: `cloud._get_default_scope()`;
+    Azure/azureml-examples, using_mlflow_rest_api.ipynb: resource https://management.azure.com)."""
+    from azure.ai.ml._azure_environments import _get_base_url_from_metadata
+
+    resource_manager = _get_base_url_from_metadata(cloud_name=client._cloud)
+    retry = {key: value for key, value in client._kwargs.items() if key.startswith("retry_")}
+    return ArmAccess(client._credential, f"{resource_manager.rstrip('/')}/.default", retry)

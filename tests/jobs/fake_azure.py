@@ -20,6 +20,12 @@ It models the service's documented behaviour, not what our code expects:
   `registry_denied` answers 403 as a registry without AzureML Registry User would.
 - Errors use the ARM error shape `{"error": {"code", "message", "details", "additionalInfo"}}`
   with the codes Azure uses per status; 429 and 503 carry `Retry-After`, 401 `WWW-Authenticate`.
+- The workspace's MLflow tracking server (its `mlFlowTrackingUri`, `azureml://` + the MLflow
+  REST API under it): `GET .../api/2.0/mlflow/runs/get?run_id=` and `POST .../runs/search` with a
+  `tags.mlflow.parentRunId = '<run>'` filter, over the same runs as run history (a job's run id is
+  its name), with the metrics in `metrics`; an ARM token is required (401 otherwise), an unknown
+  run answers 404 `RESOURCE_DOES_NOT_EXIST`, searches page with `next_page_token`; errors use
+  MLflow's `{"error_code", "message"}` body (mlflow.org REST API; mlflow.exceptions for codes).
 - A pipeline job's registry component node is checked against that component version's inputs
   (the tables in jobs/component_specs, transcribed from Azure/azureml-assets): unknown inputs,
   missing required ones, literal vs URI input kinds and enum values are refused with 400 UserError.
@@ -92,6 +98,24 @@ def _b64(data: dict[str, Any]) -> str:
 def jwt_for(audience: str) -> str:
     # Pipeline submission decodes the token (without verifying it) and checks its audience.
     return f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64({'aud': audience, 'exp': 4102444800})}.c2ln"
+
+
+def mlflow_error(code: str, message: str) -> dict[str, str]:
+    """MLflow's error body (mlflow.exceptions.MlflowException.serialize_as_json)."""
+    return {"error_code": code, "message": message}
+
+
+def _audience(authorization: str) -> str | None:
+    """The audience of a bearer token from `jwt_for`, None when there is none."""
+    if not authorization.startswith("Bearer "):
+        return None
+    try:
+        payload = authorization.removeprefix("Bearer ").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    audience = claims.get("aud")
+    return str(audience) if audience else None
 
 
 @dataclass
@@ -199,6 +223,8 @@ class FakeAzure:
         self.scoring_failures: dict[str, int] = {}
         self.scored: list[tuple[str, str]] = []  # (endpoint, deployment) of every scoring request
         self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
+        # MLflow metrics (name -> last value) by run id: a job's name or a run-history child's id.
+        self.metrics: dict[str, dict[str, float]] = {}
         # Serverless (model as a service): marketplace subscriptions and endpoints by name.
         self.marketplace: dict[str, dict[str, Any]] = {}
         self.serverless: dict[str, dict[str, Any]] = {}
@@ -366,6 +392,13 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if path == "/discovery":
                 # The workspace's discovery document: run history ("api") is served here too.
                 return 200, {key: fake.url for key in ("api", "catalog", "experimentation", "history")}
+            tracking = re.search(
+                r"^/mlflow/v[12]\.0/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                r"Microsoft\.MachineLearningServices/workspaces/[^/]+/api/2\.0/mlflow/runs/(get|search)$",
+                path,
+            )
+            if tracking:
+                return self._mlflow(method, tracking.group(1), body)
             history = re.search(
                 r"^/history/v1\.0/.*/workspaces/[^/]+/runs/([^/]+)(/children|/details)?$", path
             )
@@ -448,6 +481,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "properties": {
                         "discoveryUrl": fake.url + "/discovery",
                         "workspaceId": fake.workspace_guid,
+                        # azureml://<region>.api.azureml.ms/mlflow/v1.0/<workspace scope> on Azure.
+                        "mlFlowTrackingUri": f"azureml://{fake.url.removeprefix('https://')}/mlflow/v1.0{path}",
                     },
                 }
             return 404, error_body(404, f"no route {method} {path}")
@@ -882,6 +917,73 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if run in fake.errors:
                 details["error"] = {"error": {"code": "UserError", "message": fake.errors[run]}}
             return 200, details
+
+        def _mlflow(self, method: str, action: str, body: Any) -> tuple[int, Any]:
+            """MLflow's REST API: runs/get (GET, `run_id`) and runs/search (POST) of child runs."""
+            authorization = fake.requests[-1].headers.get("authorization", "")
+            if _audience(authorization) != fake.url:  # an Azure Resource Manager token
+                return 401, mlflow_error(
+                    "UNAUTHENTICATED", "an Azure Resource Manager bearer token is required"
+                )
+            if action == "get" and method == "GET":
+                run_id = self.query.get("run_id", [""])[0]
+                run = self._mlflow_run(run_id)
+                if run is None:
+                    return 404, mlflow_error("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
+                return 200, {"run": run}
+            if action != "search" or method != "POST":
+                return 404, mlflow_error("ENDPOINT_NOT_FOUND", f"no {method} {action}")
+            wanted = re.fullmatch(
+                r"\s*tags\.mlflow\.parentRunId\s*=\s*'([^']*)'\s*", body.get("filter") or ""
+            )
+            if wanted is None:
+                return 400, mlflow_error(
+                    "INVALID_PARAMETER_VALUE", "the fake answers parentRunId filters only"
+                )
+            experiments = set(body.get("experiment_ids") or [])
+            children = [
+                run
+                for run in (
+                    self._mlflow_run(r.run_id) for r in fake.runs.values() if r.parent == wanted.group(1)
+                )
+                if run is not None and run["info"]["experiment_id"] in experiments
+            ]
+            start = int(body.get("page_token") or 0)
+            size = min(int(body.get("max_results") or 1000), fake.page_size)
+            page: dict[str, Any] = {"runs": children[start : start + size]}
+            if start + size < len(children):
+                page["next_page_token"] = str(start + size)
+            return 200, page
+
+        def _mlflow_run(self, run_id: str) -> dict[str, Any] | None:
+            """A run as MLflow returns it: info (experiment, name, status), data (metrics, tags)."""
+            root, parent, name = run_id, None, run_id
+            if run_id in fake.runs:
+                parent, name = fake.runs[run_id].parent, fake.runs[run_id].display_name
+                root = parent
+                while root in fake.runs:
+                    root = fake.runs[root].parent
+            if root not in fake.jobs:
+                return None
+            experiment = f"exp-{fake.jobs[root]['properties'].get('experimentName', 'x')}"
+            tags = [{"key": "mlflow.runName", "value": name}]
+            if parent:
+                tags.append({"key": "mlflow.parentRunId", "value": parent})
+            metrics = [
+                {"key": key, "value": value, "timestamp": 1767225600000, "step": 0}
+                for key, value in fake.metrics.get(run_id, {}).items()
+            ]
+            return {
+                "info": {
+                    "run_id": run_id,
+                    "run_uuid": run_id,
+                    "run_name": name,
+                    "experiment_id": experiment,
+                    "status": "FINISHED",
+                    "lifecycle_stage": "active",
+                },
+                "data": {"metrics": metrics, "params": [], "tags": tags},
+            }
 
         def _run(self, run: Run) -> dict[str, Any]:
             return {

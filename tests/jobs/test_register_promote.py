@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_azure import FakeAzure
+from fake_azure import FakeAzure, Fault
 from fake_cli import finetune, run
 from stackdata import CLUSTER_ID, WORKSPACE
 
@@ -64,7 +64,9 @@ def test_a_catalog_pipelines_trained_model_output_is_registered_with_lineage(
         "train_file_path": "azureml:ultrachat-200k-train:1",
         "validation_file_path": "azureml:ultrachat-200k-validation:1",
     }
-    assert out == f"registered phi3-mini-chat-lora-ft:1 from azureml://jobs/{job}/outputs/trained_model\n"
+    assert out.endswith(
+        f"registered phi3-mini-chat-lora-ft:1 from azureml://jobs/{job}/outputs/trained_model\n"
+    )
 
 
 def test_registering_again_takes_the_next_version(fake: FakeAzure, outputs_file: Path) -> None:
@@ -113,11 +115,13 @@ def test_register_dry_run_reads_the_job_and_writes_nothing(fake: FakeAzure, outp
     job = completed(fake, outputs_file, "phi3-mini-chat-lora")
     code, out, err = run(fake, outputs_file, "register", job, "--dry-run")
     assert code == 0, err
+    out = "".join(line for line in out.splitlines(keepends=True) if not line.startswith("note: "))
     assert out.startswith(
         "# PUT .../workspaces/mlw-mlp-dev-nlp-research/models/phi3-mini-chat-lora-ft/versions/<next>:"
     )
     assert json.loads(out.split("\n", 1)[1])["properties"]["modelUri"].endswith("/outputs/trained_model")
-    # Reads only (the job, the base model's tags); the workspace model is neither read nor written.
+    # Reads only (the job, the base model's tags, its metrics); the workspace model is neither read
+    # nor written.
     assert {r.method for r in fake.requests} <= {"GET", "POST"}
     assert not any(f"/workspaces/{WORKSPACE}/models/" in r.path for r in fake.requests)
 
@@ -171,3 +175,68 @@ def test_promote_takes_a_workspace_name_and_version(fake: FakeAzure, outputs_fil
         and "must be NAME:VERSION of a model registered in the project's workspace" in err
     )
     assert not fake.requests
+
+
+def metrics_tag(fake: FakeAzure) -> dict[str, float] | None:
+    _, body = model_put(fake)
+    tag = body["properties"]["tags"].get("metrics")
+    return None if tag is None else json.loads(tag)
+
+
+def test_a_pipelines_metrics_are_read_from_its_step_runs_into_the_lineage(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    job = completed(fake, outputs_file, "phi3-mini-chat-lora")
+    # Run tree as the service nests it: job -> pipeline node "finetune" -> steps; three steps
+    # page (page size 2), so the search is followed through next_page_token.
+    done = ["Completed"]
+    fake.pipeline_steps(job, {"model_import": done, "finetune": done, "compute_metrics": done})
+    fake.metrics[f"{job}-step-finetune"] = {"train_loss": 0.52, "epoch": 1.0}
+    fake.metrics[f"{job}-step-compute_metrics"] = {"bleu_4": 0.31}
+
+    code, out, err = run(fake, outputs_file, "register", job)
+
+    assert code == 0, err
+    assert metrics_tag(fake) == {
+        "finetune/compute_metrics/bleu_4": 0.31,
+        "finetune/finetune/epoch": 1.0,
+        "finetune/finetune/train_loss": 0.52,
+    }
+    assert "note:" not in out
+    searches = [r for r in fake.requests if r.path.endswith("/api/2.0/mlflow/runs/search")]
+    # The workspace's tracking URI (azureml://...) over https, with the job's name as the run id.
+    assert searches[0].path.startswith("/mlflow/v1.0/subscriptions/") and searches[0].method == "POST"
+    assert searches[0].body["filter"] == f"tags.mlflow.parentRunId = '{job}'"
+    assert [s.body.get("page_token") for s in searches[1:3]] == [None, "2"]  # the node's steps, 2 pages
+
+
+def test_a_custom_jobs_own_metrics_are_recorded(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "llama-sft-custom")
+    fake.metrics[job] = {"train_loss": 1.25}
+    code, _, err = run(fake, outputs_file, "register", job)
+    assert code == 0, err
+    assert metrics_tag(fake) == {"train_loss": 1.25}
+
+
+def test_a_job_that_logged_no_metrics_is_registered_with_a_note(fake: FakeAzure, outputs_file: Path) -> None:
+    job = completed(fake, outputs_file, "llama-sft-custom")
+    code, out, err = run(fake, outputs_file, "register", job)
+    assert code == 0, err
+    assert f"note: job {job} logged no metrics (MLflow run {job} and its child runs): none recorded" in out
+    assert metrics_tag(fake) is None
+
+
+def test_metrics_the_tracking_server_refuses_are_a_note_not_a_failure(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    job = completed(fake, outputs_file, "llama-sft-custom")
+    fake.metrics[job] = {"train_loss": 1.25}
+    fake.faults.append(Fault("GET", r"/api/2\.0/mlflow/runs/get$", 403))
+    code, out, err = run(fake, outputs_file, "register", job)
+    assert code == 0, err
+    assert (
+        f"note: the metrics of job {job} could not be read (MLflow /api/2.0/mlflow/runs/get answered 403"
+        in out
+    )
+    assert metrics_tag(fake) is None
+    assert "registered " in out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from importlib.metadata import version
 
+import pytest
+
 import jobs.sdk_private
 
 # The versions jobs/sdk_private.py was checked against. An upgrade fails here first: re-read each
@@ -61,3 +63,35 @@ def test_a_node_input_keeps_its_value_in_data() -> None:
     assert input_value(literal) == 3
     assert input_value(uri).path == "azureml:d:1"
     assert input_value("plain") == "plain"
+
+
+def test_an_mlclient_keeps_its_credential_cloud_and_retry_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.ai.ml import MLClient
+
+    # MLClient writes the cloud's name into os.environ; leave it as it was.
+    monkeypatch.delenv("AZUREML_CURRENT_CLOUD", raising=False)
+
+    credential = object()
+    metadata = {
+        "azure_portal": "https://portal.example/",
+        "resource_manager": "https://arm.example/",
+        "active_directory": "https://login.example/",
+        "aml_resource_id": "https://ml.azure.com",
+        "storage_endpoint": "core.windows.net",
+        "registry_discovery_endpoint": "https://discovery.example/",
+    }
+    client = MLClient(
+        credential,  # type: ignore[arg-type]
+        subscription_id="s",
+        resource_group_name="rg",
+        workspace_name="ws",
+        cloud="SdkPrivateCloud",
+        cloud_metadata=metadata,
+        retry_total=3,
+        retry_backoff_factor=0.5,
+        polling_interval=1,
+    )
+    access = jobs.sdk_private.arm_access(client)
+    assert access.credential is credential
+    assert access.scope == "https://arm.example/.default"  # the cloud's Resource Manager, not ml.azure.com
+    assert dict(access.retry) == {"retry_total": 3, "retry_backoff_factor": 0.5}

@@ -1,7 +1,11 @@
 """`endpoints`: this project's online endpoints, their logs, a request, and deleting them.
 
-A managed online deployment bills for its instances around the clock, serving or not, so the
-listing shows what each one keeps running.
+A managed online deployment bills for its instances around the clock, serving or not (Microsoft
+Learn, "View costs for an Azure Machine Learning managed online endpoint": billed per VM
+instance-hour), so the listing shows what each one keeps running and a monthly cost estimate
+from the platform's one price table, `infra/guardrails/prices.py`, whose figures are unverified
+estimates while its `VERIFIED` is False: the listing says so and names the sizes it has no price
+for.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.guardrails import prices
 from infra.skus import find_sku
 from jobs.deploy import name_problem
 from jobs.errors import JobsError
@@ -30,14 +35,26 @@ def _checked(name: str) -> str:
     return name
 
 
+def monthly_cost(instance_type: str, count: int) -> float | None:
+    """`count` instances of `instance_type` for a month at the price table's hourly price; None
+    when the table has no price for the size."""
+    hourly = prices.hourly_price(instance_type)
+    return None if hourly is None else count * HOURS_PER_MONTH * hourly
+
+
+def _money(amount: float) -> str:
+    return f"~{amount:,.0f} {prices.CURRENCY}/month"
+
+
 def list_endpoints(target: Target, client: Any, out: TextIO) -> None:
     """One block per endpoint tagged with this project: state, auth, URI, then each deployment
-    with its instance type and count, traffic share, state and instance-hours per month."""
+    with its instance type and count, traffic share, state, instance-hours and estimated cost per
+    month; then the totals and where the prices come from."""
     with azure_errors(target, "listing online endpoints"):
         endpoints = [
             e for e in client.online_endpoints.list() if (e.tags or {}).get("project") == target.project
         ]
-        total_hours = 0
+        total_hours, total_cost, unpriced = 0, 0.0, set()
         for endpoint in sorted(endpoints, key=lambda e: e.name):
             traffic = dict(endpoint.traffic or {})
             out.write(
@@ -50,18 +67,33 @@ def list_endpoints(target: Target, client: Any, out: TextIO) -> None:
                 gpus = f" ({count * sku.gpus} x {sku.gpu_model})" if sku else ""
                 hours = count * HOURS_PER_MONTH
                 total_hours += hours
+                cost = monthly_cost(str(deployment.instance_type or ""), count)
+                if cost is None:
+                    unpriced.add(str(deployment.instance_type))
+                else:
+                    total_cost += cost
                 out.write(
                     f"  {deployment.name}  {traffic.get(deployment.name, 0)}%  {_text(deployment.provisioning_state)}  "
-                    f"{count} x {deployment.instance_type}{gpus}  {hours} instance-hours/month\n"
+                    f"{count} x {deployment.instance_type}{gpus}  {hours} instance-hours/month  "
+                    f"{_money(cost) if cost is not None else 'no price'}\n"
                 )
     if not endpoints:
         out.write(f"no online endpoints of project {target.project}\n")
         return
-    # infra/skus.py carries no prices: multiply by the size's hourly price in your region.
     out.write(
-        f"total: {total_hours} instance-hours/month, billed whether or not requests arrive "
-        "(delete idle endpoints: azml-jobs endpoints delete NAME)\n"
+        f"total: {total_hours} instance-hours/month, {_money(total_cost)}, billed whether or not requests "
+        "arrive (delete idle endpoints: azml-jobs endpoints delete NAME)\n"
     )
+    region = (
+        ""
+        if target.location.lower() == prices.REGION.lower()
+        else f"; the table prices {prices.REGION}, these endpoints run in {target.location}"
+    )
+    out.write(f"cost: an estimate from infra/guardrails/prices.py, {prices.source_note()}{region}\n")
+    if unpriced:
+        out.write(
+            f"no price in infra/guardrails/prices.py for {', '.join(sorted(unpriced))}: not in the estimate\n"
+        )
 
 
 def logs(target: Target, client: Any, out: TextIO, endpoint: str, deployment: str, lines: int) -> None:

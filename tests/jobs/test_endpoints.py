@@ -1,4 +1,4 @@
-"""endpoints: list (deployments, traffic, instance-hours), logs, invoke, delete against the fake."""
+"""endpoints: list (deployments, traffic, instance-hours, cost estimate), logs, invoke, delete against the fake."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 
 from fake_azure import FakeAzure
 from fake_cli import run
-from test_deploy import live_endpoint, traffic
+from test_deploy import A100, live_endpoint, traffic
 
+from infra.guardrails import prices
 from jobs.cli import EXIT_USER_ERROR
 
 
-def test_list_shows_this_projects_endpoints_with_deployments_traffic_and_hours(
+def test_list_shows_this_projects_endpoints_with_deployments_traffic_hours_and_cost(
     fake: FakeAzure, outputs_file: Path
 ) -> None:
     live_endpoint(fake, {"blue": 90, "green": 10})
@@ -22,12 +23,49 @@ def test_list_shows_this_projects_endpoints_with_deployments_traffic_and_hours(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("nlp-chat  Succeeded  auth=aad_token  public=Enabled  ")
+    # 730 h x the table's hourly price of the size, around the clock.
+    monthly = 730 * prices.HOURLY[A100]
     assert lines[1:3] == [
-        "  blue  90%  Succeeded  1 x Standard_NC24ads_A100_v4 (1 x A100)  730 instance-hours/month",
-        "  green  10%  Succeeded  1 x Standard_NC24ads_A100_v4 (1 x A100)  730 instance-hours/month",
+        f"  blue  90%  Succeeded  1 x {A100} (1 x A100)  730 instance-hours/month  ~{monthly:,.0f} USD/month",
+        f"  green  10%  Succeeded  1 x {A100} (1 x A100)  730 instance-hours/month  ~{monthly:,.0f} USD/month",
     ]
-    assert lines[3].startswith("total: 1460 instance-hours/month, billed whether or not requests arrive")
+    assert lines[3].startswith(
+        f"total: 1460 instance-hours/month, ~{2 * monthly:,.0f} USD/month, billed whether or not requests arrive"
+    )
+    # Labelled as an estimate from the one price table, with its (unverified) source.
+    assert lines[4] == f"cost: an estimate from infra/guardrails/prices.py, {prices.source_note()}"
+    assert "unverified" in lines[4]  # prices.VERIFIED is False
+    assert len(lines) == 5
     assert "other" not in out  # another project's endpoint
+
+
+def test_sizes_without_a_price_are_listed_as_such_and_left_out_of_the_total(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake, {"blue": 100, "green": 0})
+    fake.online["nlp-chat/deployments/green"]["properties"]["instanceType"] = "Standard_NV36ads_A10_v5"
+    fake.online["nlp-chat/deployments/green"]["sku"]["capacity"] = 2
+
+    code, out, err = run(fake, outputs_file, "endpoints")
+
+    assert code == 0, err
+    assert "  green  0%  Succeeded  2 x Standard_NV36ads_A10_v5  1460 instance-hours/month  no price\n" in out
+    # 2190 instance-hours, but only blue's are priced.
+    assert f"total: 2190 instance-hours/month, ~{730 * prices.HOURLY[A100]:,.0f} USD/month," in out
+    assert out.endswith(
+        "no price in infra/guardrails/prices.py for Standard_NV36ads_A10_v5: not in the estimate\n"
+    )
+
+
+def test_a_region_the_price_table_does_not_cover_is_named(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    code, out, err = run(fake, serverless_outputs_file, "endpoints")
+    assert code == 0, err
+    assert out.splitlines()[-1].endswith(
+        f"; the table prices {prices.REGION}, these endpoints run in westus3"
+    )
 
 
 def test_list_without_endpoints_says_so(fake: FakeAzure, outputs_file: Path) -> None:

@@ -1,8 +1,8 @@
 """`endpoints`: this project's online endpoints, their logs, a request, and deleting them.
 
-A managed online deployment bills for its instances around the clock, serving or not (Microsoft
-Learn, "View costs for an Azure Machine Learning managed online endpoint": billed per VM
-instance-hour), so the listing shows what each one keeps running and a monthly cost estimate
+A managed online deployment runs on VMs that bill for as long as they exist, serving or not
+(Microsoft Learn, "View costs for an Azure Machine Learning managed online endpoint": deployments
+use VMs, and even a failed one that got its compute incurs charges), so the listing shows what each one keeps running and a monthly cost estimate
 from the platform's one price table, `infra/guardrails/prices.py`, whose figures are unverified
 estimates while its `VERIFIED` is False: the listing says so and names the sizes it has no price
 for.

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from infra.skus import GPU_SKUS, find_sku
+from infra.skus import GPU_SKUS, GpuSku, find_sku
+from jobs import quota
 from jobs.checks import refused_by_allow_list
 from jobs.components import registry_asset_uri
 from jobs.errors import JobsError
@@ -110,6 +111,10 @@ class DeploySpec:
     retire_old: bool = False
 
 
+def quota_source(target: Target) -> str:
+    return f"stacks/Pulumi.{target.environment}.yaml gpu_quota"
+
+
 def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> list[str]:
     """Every problem with the request, so one run reports them all."""
     problems = [problem for problem in [name_problem("endpoint", spec.endpoint)] if problem]
@@ -137,12 +142,12 @@ def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> lis
     if spec.instance_count < 1:
         problems.append(f"instance count must be >= 1, not {spec.instance_count}")
     elif sku is not None and sku.family in facts.gpu_quota:
-        needed, quota = spec.instance_count * sku.vcpus, facts.gpu_quota[sku.family]
-        if needed > quota:
-            problems.append(
-                f"{spec.instance_count} x {sku.name} needs {needed} vCPUs of {sku.family}, more than the "
-                f"{quota} this environment's quota grants (stacks/Pulumi.{target.environment}.yaml gpu_quota)"
-            )
+        # Before any request: the deployment alone against the whole grant. `deploy` checks again
+        # with what the workspace's deployments hold once it can list them.
+        if problem := quota.refusal(
+            sku, spec.instance_count, facts.gpu_quota[sku.family], [], quota_source(target)
+        ):
+            problems.append(problem)
     elif sku is not None:
         problems.append(
             f"environment {target.environment!r} has no GPU quota for {sku.family} ({sku.name}); "
@@ -164,6 +169,9 @@ class BuiltDeployment:
     model: ModelRef
     traffic: int
     retire_old: bool
+    sku: GpuSku
+    quota: int  # vCPUs the environment grants the size's family
+    quota_source: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -205,7 +213,16 @@ def build_deployment(
         app_insights_enabled=True,
         tags={**tags, "model": str(model)},
     )
-    return BuiltDeployment(endpoint, deployment, model, spec.traffic, spec.retire_old)
+    return BuiltDeployment(
+        endpoint,
+        deployment,
+        model,
+        spec.traffic,
+        spec.retire_old,
+        sku,
+        facts.gpu_quota[sku.family],
+        quota_source(target),
+    )
 
 
 def new_traffic(current: Mapping[str, int], deployment: str, share: int) -> dict[str, int]:
@@ -322,6 +339,24 @@ def smoke_test(client: Any, endpoint: str, deployment: str, request: Any) -> Non
         invoke_deployment(client, endpoint, deployment, str(path))
 
 
+def check_quota(built: BuiltDeployment, target: Target, client: Any) -> None:
+    """The new deployment next to every deployment of the workspace's endpoints (they share the
+    subscription's regional quota of the family, whatever project tag they carry), each with its
+    upgrade reserve; a deployment of the same name is replaced, so it is not counted."""
+    name, endpoint_name = built.deployment.name, built.endpoint.name
+    with azure_errors(target, "reading the deployments that hold quota"):
+        deployments = [
+            (endpoint.name, d.name, str(d.instance_type or ""), int(d.instance_count or 0))
+            for endpoint in client.online_endpoints.list()
+            for d in client.online_deployments.list(endpoint.name)
+            if (endpoint.name, d.name) != (endpoint_name, name)
+        ]
+    held = quota.holdings(deployments, built.sku.family)
+    problem = quota.refusal(built.sku, built.deployment.instance_count, built.quota, held, built.quota_source)
+    if problem:
+        raise JobsError(problem)
+
+
 def deploy(
     built: BuiltDeployment,
     target: Target,
@@ -346,6 +381,7 @@ def deploy(
     problem = inference_problem(str(model), registered.tags or {}, deployment.instance_type)
     if problem:
         raise JobsError(problem)
+    check_quota(built, target, client)
 
     with azure_errors(target, f"reading endpoint {endpoint_name}"):
         existing = _find_endpoint(client, endpoint_name)

@@ -401,9 +401,17 @@ def test_prod_deploys_from_its_registry_with_public_access_disabled(fake: FakeAz
         # Pulumi.dev.yaml grants 96 vCPUs of the A100 family: 5 x 24 do not fit.
         (
             ["--instance-count", "5"],
-            "5 x Standard_NC24ads_A100_v4 needs 120 vCPUs of StandardNCADSA100v4Family",
+            "not enough StandardNCADSA100v4Family quota for this deployment: it needs 120 vCPUs "
+            "(5 x Standard_NC24ads_A100_v4 = 120), 96 are available",
         ),
         (["--instance-type", "Standard_ND96isr_H100_v5"], "has no GPU quota for standardNDSH100v5Family"),
+        # T4 sizes get Azure ML's 20% upgrade reserve: 34 x 4 = 136 vCPUs fit the 160 granted,
+        # ceil(1.2 x 34) = 41 instances x 4 = 164 do not.
+        (
+            ["--instance-type", "Standard_NC4as_T4_v3", "--instance-count", "34"],
+            "it needs 164 vCPUs (34 x Standard_NC4as_T4_v3 with the 20% upgrade reserve = 41 x 4 = 164), "
+            "160 are available",
+        ),
         (["--auth-mode", "none"], "auth mode 'none' must be one of aad_token, key, aml_token"),
         (["--traffic", "0"], "traffic must be 1-100"),
     ],
@@ -546,3 +554,63 @@ def test_a_long_wait_prints_elapsed_time_until_the_operation_ends() -> None:
     out = io.StringIO()
     assert wait_for(_SlowPoller(3, clock), "deployment d", out, 30, lambda: clock[0]) == "created"
     assert out.getvalue() == "[  0m30s] deployment d: still running\n[  1m00s] deployment d: still running\n"
+
+
+def test_the_quota_check_counts_what_the_workspaces_deployments_hold(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # blue holds 3 x 24 of the 96 A100 vCPUs Pulumi.dev.yaml grants: 24 are left, 2 x 24 do not fit.
+    live_endpoint(fake)
+    fake.online["nlp-chat/deployments/blue"]["sku"]["capacity"] = 3
+
+    code, out, err = deploy(fake, outputs_file, "--instance-count", "2")
+
+    assert code == EXIT_USER_ERROR and out == ""
+    assert err == (
+        "error: not enough StandardNCADSA100v4Family quota for this deployment: it needs 48 vCPUs "
+        f"(2 x {A100} = 48), 24 are available (quota 96 in stacks/Pulumi.dev.yaml gpu_quota, 72 held by "
+        f"existing deployments: nlp-chat/blue 3 x {A100} = 72)\n"
+    )
+    assert writes(fake) == []  # refused before the endpoint or the deployment is touched
+    assert traffic(fake) == {"blue": 100}
+
+
+def test_the_quota_check_counts_other_endpoints_with_their_upgrade_reserve(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # Another endpoint of the workspace (whatever its project tag) holds 30 x T4 with the reserve:
+    # ceil(1.2 x 30) = 36 x 4 = 144 of the 160 granted; 4 more T4 need ceil(4.8) = 5 x 4 = 20.
+    live_endpoint(fake, tags={"project": "vision"})
+    fake.online["nlp-chat/deployments/blue"]["properties"]["instanceType"] = "Standard_NC4as_T4_v3"
+    fake.online["nlp-chat/deployments/blue"]["sku"]["capacity"] = 30
+    code, _, err = run(
+        fake,
+        outputs_file,
+        "deploy",
+        MODEL,
+        "--endpoint",
+        "nlp-chat2",
+        "--instance-type",
+        "Standard_NC4as_T4_v3",
+        "--instance-count",
+        "4",
+    )
+    assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
+    assert (
+        "it needs 20 vCPUs (4 x Standard_NC4as_T4_v3 with the 20% upgrade reserve = 5 x 4 = 20), 16 are available"
+        in err
+    )
+    assert (
+        "144 held by existing deployments: nlp-chat/blue 30 x Standard_NC4as_T4_v3 with the 20% upgrade reserve = 36 x 4 = 144"
+        in err
+    )
+    assert writes(fake) == []
+
+
+def test_a_deployment_that_fits_next_to_the_live_one_goes_ahead(fake: FakeAzure, outputs_file: Path) -> None:
+    # blue 3 x 24 = 72, the new one 1 x 24: exactly the 96 granted (A100 NC sizes have no reserve).
+    live_endpoint(fake)
+    fake.online["nlp-chat/deployments/blue"]["sku"]["capacity"] = 3
+    code, _, err = deploy(fake, outputs_file)
+    assert code == 0, err
+    assert traffic(fake) == {NEW: 100}

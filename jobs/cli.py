@@ -16,7 +16,7 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jobs.errors import FollowStopped, JobsError
+from jobs.errors import FollowStopped, JobsError, OperationFailed
 from jobs.statuses import UNSUCCESSFUL_STATUSES
 
 if TYPE_CHECKING:
@@ -26,10 +26,14 @@ if TYPE_CHECKING:
 
 # Exit codes (docs/jobs.md): the same meaning for every command.
 EXIT_OK = 0  # done; for status/--wait: the job completed (status without --wait: not failed)
-EXIT_JOB_FAILED = 1  # the job failed or was canceled (its error is printed)
+EXIT_JOB_FAILED = 1  # the job failed or was canceled, or a followed operation ended Failed (error printed)
 EXIT_USER_ERROR = 2  # bad recipe or arguments, unknown project, missing access, Azure refused
-EXIT_FOLLOW_STOPPED = 3  # --wait stopped reading the job (it keeps running; re-attach to follow)
+EXIT_FOLLOW_STOPPED = 3  # --wait stopped reading the job or operation (it keeps running on Azure)
 EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+# Commands whose long-running operation can go on without them (docs/jobs.md, "--wait").
+WAIT_HELP = "follow the long-running operation to its end (default: return once Azure accepted it)"
 
 
 def _target_options(*, required: bool) -> argparse.ArgumentParser:
@@ -139,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("endpoint")
     delete.add_argument("--dry-run", action="store_true", help="print the request; no network")
+    delete.add_argument("--wait", action="store_true", help=WAIT_HELP)
 
     serverless = commands.add_parser(
         "deploy-serverless",
@@ -151,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         "--base-model", required=True, help="catalog model fine-tuned, azureml://registries/R/models/NAME"
     )
     serverless.add_argument("--dry-run", action="store_true", help="print the REST bodies; no network")
+    serverless.add_argument("--wait", action="store_true", help=WAIT_HELP)
 
     rollback = commands.add_parser(
         "rollback",
@@ -159,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rollback.add_argument("--endpoint", required=True)
     rollback.add_argument("--dry-run", action="store_true", help="say what would change; no network")
+    rollback.add_argument("--wait", action="store_true", help=WAIT_HELP)
     return parser
 
 
@@ -238,6 +245,9 @@ def main(
     except FollowStopped as error:
         stderr.write(f"error: {error}\n")
         return EXIT_FOLLOW_STOPPED
+    except OperationFailed as error:
+        stderr.write(f"error: {error}\n")
+        return EXIT_JOB_FAILED
     except KeyboardInterrupt:
         # Commands with a long wait say more (deploy, finetune --wait); the rest just stop. What
         # was already sent to Azure ML goes on there.
@@ -266,7 +276,7 @@ def _command(
         if args.dry_run:
             out.write(maas.render(plan, target))
         else:
-            maas.deploy(plan, target, factory(target, None), out)
+            maas.deploy(plan, target, factory(target, None), out, wait=args.wait)
         return EXIT_OK
     if args.command == "endpoints":
         return _endpoints(args, factory, out)
@@ -450,7 +460,7 @@ def _endpoints(args: argparse.Namespace, factory: ClientFactory, out: TextIO) ->
     elif args.endpoint_command == "invoke":
         endpoints.invoke(target, client, out, args.endpoint, args.request, args.deployment)
     elif args.endpoint_command == "delete":
-        endpoints.delete(target, client, out, args.endpoint, dry_run=dry_run)
+        endpoints.delete(target, client, out, args.endpoint, dry_run=dry_run, wait=args.wait)
     else:
         endpoints.list_endpoints(target, client, out)
     return EXIT_OK
@@ -467,7 +477,7 @@ def _rollback(args: argparse.Namespace, factory: ClientFactory, out: TextIO) -> 
         )
         return EXIT_OK
     try:
-        rollback(args.endpoint, target, factory(target, None), out)
+        rollback(args.endpoint, target, factory(target, None), out, wait=args.wait)
     except KeyboardInterrupt:
         out.write("\ninterrupted: the traffic update, if sent, completes on Azure ML\n")
         return EXIT_INTERRUPTED

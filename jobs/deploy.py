@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from jobs import quota
 from jobs.checks import refused_by_allow_list
 from jobs.components import registry_asset_uri
 from jobs.errors import JobsError
+from jobs.operations import follow, not_followed, wait_for
 from jobs.submit import _first_line, azure_errors
 from jobs.targets import EnvironmentFacts, Target
 
@@ -277,24 +277,6 @@ def inference_problem(model: str, tags: Mapping[str, str], instance_type: str) -
     return f"model {model} cannot be served on {instance_type}; its {INFERENCE_ALLOW_LIST} is: {', '.join(allowed)}"
 
 
-# How often a long wait says it is still waiting (an LLM deployment takes 10-30 minutes).
-PROGRESS_INTERVAL_S = 30.0
-
-
-def wait_for(
-    poller: Any, label: str, out: TextIO, interval: float = PROGRESS_INTERVAL_S, clock: Any = time.monotonic
-) -> Any:
-    """The poller's result, printing an elapsed-time line each `interval` while it runs."""
-    started = clock()
-    while not poller.done():
-        poller.wait(interval)
-        if not poller.done():
-            minutes, seconds = divmod(int(clock() - started), 60)
-            out.write(f"[{minutes:3d}m{seconds:02d}s] {label}: still running\n")
-            out.flush()
-    return poller.result()
-
-
 class RolloutFailed(JobsError):
     """The new deployment failed or failed its smoke test; live traffic was not touched."""
 
@@ -440,13 +422,15 @@ def deploy(
         if current.traffic[deployment.name] != built.traffic:
             out.write(f"note: no other deployment serves {endpoint_name}, so {deployment.name} gets 100%\n")
         current.tags = {**(current.tags or {}), PREVIOUS_TRAFFIC_TAG: json.dumps(previous, sort_keys=True)}
-        updated = client.online_endpoints.begin_create_or_update(current).result()
+        updated = wait_for(
+            client.online_endpoints.begin_create_or_update(current), f"traffic of {endpoint_name}", out
+        )
     out.write(f"traffic of {endpoint_name}: {_traffic_text(previous)} -> {_traffic_text(current.traffic)}\n")
 
     if built.retire_old:
         for old in sorted(name for name, share in previous.items() if share and name != deployment.name):
             with azure_errors(target, f"deleting deployment {old}"):
-                client.online_deployments.begin_delete(old, endpoint_name).result()
+                wait_for(client.online_deployments.begin_delete(old, endpoint_name), f"deleting {old}", out)
             out.write(f"retired deployment {old}\n")
     return str(getattr(updated, "scoring_uri", None) or ""), int(current.traffic[deployment.name])
 
@@ -456,8 +440,9 @@ def _traffic_text(traffic: Mapping[str, int]) -> str:
     return ", ".join(f"{name}={share}%" for name, share in shown.items()) or "none"
 
 
-def rollback(endpoint_name: str, target: Target, client: Any, out: TextIO) -> None:
-    """Traffic back to what it was before the last `deploy` (the endpoint's tag); deletes nothing."""
+def rollback(endpoint_name: str, target: Target, client: Any, out: TextIO, *, wait: bool) -> None:
+    """Traffic back to what it was before the last `deploy` (the endpoint's tag); deletes nothing.
+    `wait`: follow the endpoint update to its end (else return once Azure accepted it)."""
     if problem := name_problem("endpoint", endpoint_name):
         raise JobsError(problem)
     with azure_errors(target, f"rolling back endpoint {endpoint_name}"):
@@ -483,5 +468,14 @@ def rollback(endpoint_name: str, target: Target, client: Any, out: TextIO) -> No
         endpoint.traffic = {name: share for name, share in previous.items() if share}
         # Record what we replaced, so a second rollback goes forward again.
         endpoint.tags = {**endpoint.tags, PREVIOUS_TRAFFIC_TAG: json.dumps(current, sort_keys=True)}
-        client.online_endpoints.begin_create_or_update(endpoint).result()
-    out.write(f"traffic of {endpoint_name}: {_traffic_text(current)} -> {_traffic_text(endpoint.traffic)}\n")
+        poller = client.online_endpoints.begin_create_or_update(endpoint)
+    change = f"traffic of {endpoint_name}: {_traffic_text(current)} -> {_traffic_text(endpoint.traffic)}"
+    if not wait:
+        out.write(
+            not_followed(
+                change, f"azml-jobs endpoints --stack {target.environment} --project {target.project}"
+            )
+        )
+        return
+    follow(poller, f"updating the traffic of endpoint {endpoint_name}", out)
+    out.write(change + "\n")

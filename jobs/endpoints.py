@@ -18,6 +18,7 @@ from infra.guardrails import prices
 from infra.skus import find_sku
 from jobs.deploy import name_problem
 from jobs.errors import JobsError
+from jobs.operations import follow, not_followed
 from jobs.submit import azure_errors
 from jobs.targets import Target
 
@@ -121,8 +122,9 @@ def invoke(
     out.write(answer.rstrip() + "\n")
 
 
-def delete(target: Target, client: Any, out: TextIO, endpoint: str, *, dry_run: bool) -> None:
-    """Delete the endpoint and every deployment on it (the service deletes them with it)."""
+def delete(target: Target, client: Any, out: TextIO, endpoint: str, *, dry_run: bool, wait: bool) -> None:
+    """Delete the endpoint and every deployment on it (the service deletes them with it); `wait`
+    follows the deletion to its end, else the command returns once Azure accepted it."""
     name = _checked(endpoint)
     if dry_run:
         out.write(f"# DELETE .../onlineEndpoints/{name} (and its deployments)\n")
@@ -131,5 +133,10 @@ def delete(target: Target, client: Any, out: TextIO, endpoint: str, *, dry_run: 
         found = client.online_endpoints.get(name)
         if (found.tags or {}).get("project") != target.project:
             raise JobsError(f"endpoint {name} is not tagged with project {target.project}: not deleting it")
-        client.online_endpoints.begin_delete(name=name).result()
+        poller = client.online_endpoints.begin_delete(name=name)
+    if not wait:
+        listing = f"azml-jobs endpoints --stack {target.environment} --project {target.project}"
+        out.write(not_followed(f"deleting endpoint {name} and its deployments", listing))
+        return
+    follow(poller, f"deleting endpoint {name}", out)
     out.write(f"deleted endpoint {name}\n")

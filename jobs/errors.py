@@ -13,3 +13,7 @@ class TransientAzureError(JobsError):
 
 class FollowStopped(JobsError):
     """`--wait` gave up reading the job; the job itself keeps running on Azure ML."""
+
+
+class OperationFailed(JobsError):
+    """A long-running operation Azure accepted ended Failed (`--wait`; exit 1)."""

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from jobs.deploy import name_problem, parse_model
 from jobs.errors import JobsError
+from jobs.operations import follow, not_followed
 from jobs.serverless import region_problem
 from jobs.submit import azure_errors
 from jobs.targets import Target
@@ -88,17 +89,31 @@ def render(plan: ServerlessPlan, target: Target) -> str:
     return "\n".join(parts)
 
 
-def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO) -> None:
+def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO, *, wait: bool) -> None:
+    """Subscription (always followed: the endpoint needs it), then the endpoint (followed with
+    `wait`, else the command returns once Azure accepted it)."""
     model = f"{plan.model_name}:{plan.model_version}"
     with azure_errors(target, f"looking up model {model}"):
         registered = client.models.get(name=plan.model_name, version=plan.model_version)
     if plan.subscription is not None:
         out.write(f"subscribing the workspace to the marketplace offer of {plan.subscription.model_id}\n")
         with azure_errors(target, f"subscribing to {plan.subscription.model_id}"):
-            client.marketplace_subscriptions.begin_create_or_update(plan.subscription).result()
+            subscribing = client.marketplace_subscriptions.begin_create_or_update(plan.subscription)
+        follow(subscribing, f"marketplace subscription {plan.subscription.name}", out)
     plan.endpoint.model_id = registered.id
     out.write(f"creating serverless endpoint {plan.endpoint.name} in {target.location}\n")
-    with azure_errors(target, f"creating serverless endpoint {plan.endpoint.name}"):
-        created = client.serverless_endpoints.begin_create_or_update(plan.endpoint).result()
+    label = f"serverless endpoint {plan.endpoint.name}"
+    with azure_errors(target, f"creating {label}"):
+        poller = client.serverless_endpoints.begin_create_or_update(plan.endpoint)
+    if not wait:
+        out.write(
+            not_followed(
+                f"creating {label}",
+                f"az ml serverless-endpoint show --name {plan.endpoint.name} --resource-group {target.resource_group} "
+                f"--workspace-name {target.workspace_name}",
+            )
+        )
+        return
+    created = follow(poller, f"creating {label}", out)
     uri = getattr(created, "scoring_uri", None) or getattr(created, "inference_endpoint", None) or ""
     out.write(f"serverless endpoint {plan.endpoint.name} serves {model} (billed per token)\n{uri}\n")

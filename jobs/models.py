@@ -11,7 +11,8 @@
   logged none, or metrics that cannot be read, are a note, not a failure.
 - `promote` shares the workspace model into the environment's Azure ML registry
   (`ModelOperations.share`: POST .../registries/<r>/import), so another environment deploys the
-  same bytes. Registry model versions cannot be overwritten, so an existing version is refused
+  same bytes. The SDK's share waits for the import (it has no `begin_` form), so promote always
+  follows it, with the progress display of `--wait`. Registry model versions cannot be overwritten, so an existing version is refused
   before anything is sent.
 """
 
@@ -28,6 +29,7 @@ from jobs.components import registry_asset_uri
 from jobs.deploy import parse_model
 from jobs.errors import JobsError
 from jobs.metrics import logged_metrics, metrics_tag
+from jobs.operations import InThread, wait_for
 from jobs.submit import azure_errors
 from jobs.targets import Target
 
@@ -253,12 +255,19 @@ def promote(
                 f"{destination} already exists: registry model versions cannot be overwritten; register the "
                 "job's model as a new version (register JOB --version N) and promote that"
             )
+    out.write(f"importing {ref} into registry {registry} (the registry copies the model's files)\n")
+    out.flush()
     with azure_errors(target, f"promoting {ref} to registry {registry}"):
-        client.models.share(
-            ref.name,
-            ref.version,
-            share_with_name=ref.name,
-            share_with_version=ref.version,
-            registry_name=registry,
+        # models.share waits for the registry's import itself (it has no begin_ form): run it
+        # aside so the wait shows its progress.
+        importing = InThread(
+            lambda: client.models.share(
+                ref.name,
+                ref.version,
+                share_with_name=ref.name,
+                share_with_version=ref.version,
+                registry_name=registry,
+            )
         )
+        wait_for(importing, f"import of {ref} into {registry}", out)
     out.write(f"promoted {ref} to {destination}\n")

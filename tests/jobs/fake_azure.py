@@ -39,6 +39,7 @@ import json
 import re
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,6 +289,17 @@ class FakeAzure:
         operation_id = f"{key.replace('/', '-')}-{next(self._ids)}"
         self.operations[operation_id] = Operation(self.lro_polls, error, on_done)
         return operation_id
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every long-running operation has ended: a command without `--wait` leaves
+        the SDK's poller thread polling after it returns. True when they all ended in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(operation.done for operation in self.operations.values()):
+                    return True
+            time.sleep(0.01)
+        return False
 
     def status(self, name: str, default: str) -> str:
         timeline = self.timelines.get(name)

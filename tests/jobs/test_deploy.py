@@ -293,16 +293,47 @@ def test_rollback_puts_the_previous_traffic_back_without_deleting(
     assert deploy(fake, outputs_file, "--traffic", "100")[0] == 0
     before = len(fake.requests)
 
-    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
 
     assert code == 0, err
     assert traffic(fake) == {"blue": 100}
     assert f"nlp-chat/deployments/{NEW}" in fake.online  # nothing deleted
     assert [r.method for r in fake.requests[before:] if r.method in ("PUT", "DELETE")] == ["PUT"]
     assert out == f"traffic of nlp-chat: {NEW}=100% -> blue=100%\n"
+    assert fake.online["nlp-chat"]["properties"]["provisioningState"] == "Succeeded"  # followed to its end
     # A second rollback goes forward again.
-    assert run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")[0] == 0
+    assert run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")[0] == 0
     assert traffic(fake) == {NEW: 100}
+
+
+def test_rollback_without_wait_returns_once_azure_accepted_the_traffic_update(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    assert deploy(fake, outputs_file)[0] == 0
+    fake.lro_polls = 40  # an update that takes a while
+
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat")
+    running = fake.online["nlp-chat"]["properties"]["provisioningState"]
+
+    assert code == 0, err
+    assert running == "Updating"  # the command did not wait for the operation
+    assert out == (
+        f"traffic of nlp-chat: {NEW}=100% -> blue=100%: accepted by Azure ML and running there (not followed; "
+        "--wait follows it); check: azml-jobs endpoints --stack dev --project nlp-research\n"
+    )
+    assert fake.settle()
+    assert traffic(fake) == {"blue": 100}
+
+
+def test_a_followed_rollback_whose_update_fails_exits_1(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    assert deploy(fake, outputs_file)[0] == 0
+    fake.lro_failures["nlp-chat"] = "Endpoint update failed: internal"
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
+    assert code == EXIT_JOB_FAILED and out == ""
+    assert err.startswith("error: updating the traffic of endpoint nlp-chat failed: ")
+    assert "Endpoint update failed: internal" in err and len(err.strip().splitlines()) == 1
 
 
 def test_rollback_without_a_recorded_deployment_is_one_error(fake: FakeAzure, outputs_file: Path) -> None:
@@ -548,7 +579,7 @@ class _SlowPoller:
 
 
 def test_a_long_wait_prints_elapsed_time_until_the_operation_ends() -> None:
-    from jobs.deploy import wait_for
+    from jobs.operations import wait_for
 
     clock = [0.0]
     out = io.StringIO()

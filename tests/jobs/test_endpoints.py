@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fake_azure import FakeAzure
+from fake_azure import FakeAzure, Fault
 from fake_cli import run
 from test_deploy import A100, live_endpoint, traffic
 
 from infra.guardrails import prices
-from jobs.cli import EXIT_USER_ERROR
+from jobs.cli import EXIT_FOLLOW_STOPPED, EXIT_JOB_FAILED, EXIT_USER_ERROR
 
 
 def test_list_shows_this_projects_endpoints_with_deployments_traffic_hours_and_cost(
@@ -117,12 +117,36 @@ def test_invoke_with_a_bad_request_file_is_one_error(
     assert code == EXIT_USER_ERROR and "not a readable JSON file" in err and "Traceback" not in err
 
 
-def test_delete_removes_the_endpoint_and_its_deployments(fake: FakeAzure, outputs_file: Path) -> None:
+def test_delete_wait_removes_the_endpoint_and_its_deployments(fake: FakeAzure, outputs_file: Path) -> None:
     live_endpoint(fake)
-    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat")
+    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat", "--wait")
     assert code == 0, err
     assert out == "deleted endpoint nlp-chat\n"
-    assert fake.online == {}
+    assert fake.online == {}  # the operation ended before the command did
+
+
+def test_delete_without_wait_returns_once_azure_accepted_it(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    fake.lro_polls = 40  # a deletion that takes a while
+    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat")
+    still_there = "nlp-chat" in fake.online
+    assert code == 0, err
+    assert still_there  # the command did not wait for the deletion
+    assert out == (
+        "deleting endpoint nlp-chat and its deployments: accepted by Azure ML and running there (not followed; "
+        "--wait follows it); check: azml-jobs endpoints --stack dev --project nlp-research\n"
+    )
+    assert [r.path for r in fake.requests if r.method == "DELETE"] == [fake.online["nlp-chat"]["id"]]
+    assert fake.settle() and fake.online == {}
+
+
+def test_a_followed_deletion_that_fails_exits_1(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake)
+    fake.lro_failures["delete-nlp-chat"] = "Endpoint is locked (CanNotDelete)"
+    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat", "--wait")
+    assert code == EXIT_JOB_FAILED and out == ""
+    assert err.startswith("error: deleting endpoint nlp-chat failed: ") and "CanNotDelete" in err
+    assert "nlp-chat" in fake.online
 
 
 def test_delete_refuses_another_projects_endpoint(fake: FakeAzure, outputs_file: Path) -> None:
@@ -143,3 +167,15 @@ def test_bad_endpoint_names_are_refused(fake: FakeAzure, outputs_file: Path) -> 
     code, _, err = run(fake, outputs_file, "endpoints", "delete", "1x")
     assert code == EXIT_USER_ERROR and "endpoint name '1x' must be 3-32 characters" in err
     assert not fake.requests
+
+
+def test_a_followed_deletion_whose_polls_keep_failing_stops_with_exit_3(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    # More 503s than azure-core retries (3 in the tests' clients): the wait gives up, not the deletion.
+    fake.faults += [Fault("GET", r"^/operations/location/delete-nlp-chat", 503) for _ in range(20)]
+    code, out, err = run(fake, outputs_file, "endpoints", "delete", "nlp-chat", "--wait")
+    assert code == EXIT_FOLLOW_STOPPED and out == ""
+    assert err.startswith("error: stopped following deleting endpoint nlp-chat: Azure ML answered 503")
+    assert "the operation may still be running there" in err

@@ -137,9 +137,9 @@ def test_promote_shares_the_workspace_model_into_the_environments_registry(
     registered(fake)
     code, out, err = run(fake, outputs_file, "promote", "llama31-8b-chat-ft:3")
     assert code == 0, err
-    assert (
-        out
-        == "promoted llama31-8b-chat-ft:3 to azureml://registries/mlpdevreg/models/llama31-8b-chat-ft/versions/3\n"
+    assert out == (
+        "importing llama31-8b-chat-ft:3 into registry mlpdevreg (the registry copies the model's files)\n"
+        "promoted llama31-8b-chat-ft:3 to azureml://registries/mlpdevreg/models/llama31-8b-chat-ft/versions/3\n"
     )
     # The registry now holds it, with the workspace model's lineage (source workspace and job).
     assert fake.registry_models["mlpdevreg"]["llama31-8b-chat-ft/3"]["job"] == "ft-job-1"

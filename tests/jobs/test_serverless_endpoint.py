@@ -10,7 +10,7 @@ from fake_azure import FakeAzure, Fault
 from fake_cli import run
 from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
-from jobs.cli import EXIT_USER_ERROR
+from jobs.cli import EXIT_JOB_FAILED, EXIT_USER_ERROR
 
 META = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
 MODEL_ID = (
@@ -42,7 +42,7 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     fake: FakeAzure, serverless_outputs_file: Path
 ) -> None:
     fine_tuned(fake)
-    code, out, err = deploy(fake, serverless_outputs_file)
+    code, out, err = deploy(fake, serverless_outputs_file, "--wait")
     assert code == 0, err
     puts = [r for r in fake.requests if r.method == "PUT"]
     assert [r.path.rsplit("/", 2)[-2] for r in puts] == ["marketplaceSubscriptions", "serverlessEndpoints"]
@@ -94,12 +94,34 @@ def test_a_region_without_the_model_is_refused_before_any_request(
     assert not fake.requests
 
 
-def test_a_failed_endpoint_operation_is_one_error(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+def test_a_followed_endpoint_operation_that_fails_is_one_error_and_exit_1(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
     fine_tuned(fake)
     fake.lro_failures["serverlessEndpoints/llama-chat"] = "Quota exceeded for the offer"
-    code, _, err = deploy(fake, serverless_outputs_file)
-    assert code == EXIT_USER_ERROR and "Quota exceeded for the offer" in err
+    code, _, err = deploy(fake, serverless_outputs_file, "--wait")
+    assert code == EXIT_JOB_FAILED and "Quota exceeded for the offer" in err
+    assert err.startswith("error: creating serverless endpoint llama-chat failed: ")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_without_wait_the_subscription_is_followed_and_the_endpoint_only_started(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fine_tuned(fake)
+    fake.lro_polls = 40
+    code, out, err = deploy(fake, serverless_outputs_file)
+    subscription = next(iter(fake.marketplace.values()))["properties"]["provisioningState"]
+    endpoint = fake.serverless["llama-chat"]["properties"]["provisioningState"]
+    assert code == 0, err
+    # The endpoint needs the subscription: that one is always followed; the endpoint is not.
+    assert (subscription, endpoint) == ("Succeeded", "Creating")
+    assert out.endswith(
+        "creating serverless endpoint llama-chat: accepted by Azure ML and running there (not followed; --wait "
+        "follows it); check: az ml serverless-endpoint show --name llama-chat --resource-group "
+        "rg-mlp-dev-nlp-research --workspace-name mlw-mlp-dev-nlp-research\n"
+    )
+    assert fake.settle()
 
 
 def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Path) -> None:

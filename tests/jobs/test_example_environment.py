@@ -99,11 +99,20 @@ def test_the_example_saves_the_merged_model_with_its_tokenizer_as_an_mlflow_chat
             return merged
 
     saved: list[dict[str, Any]] = []
-    train.save_mlflow_model(Adapter(), tokenizer, "/mnt/outputs/model", lambda **kwargs: saved.append(kwargs))
+    built: list[dict[str, Any]] = []
+
+    def pipeline(**kwargs: Any) -> str:
+        built.append(kwargs)
+        return "text-generation pipeline"
+
+    train.save_mlflow_model(
+        Adapter(), tokenizer, "/mnt/outputs/model", lambda **kwargs: saved.append(kwargs), pipeline
+    )
+    # The full model: the adapter alone would need peft and the base weights at serving time.
+    assert built == [{"task": "text-generation", "model": merged, "tokenizer": tokenizer}]
     assert saved == [
         {
-            # The full model: the adapter alone would need peft and the base weights at serving time.
-            "transformers_model": {"model": merged, "tokenizer": tokenizer},
+            "transformers_model": "text-generation pipeline",
             "path": "/mnt/outputs/model",
             "task": "llm/v1/chat",
         }

@@ -25,6 +25,7 @@ SECRET_REFERENCE_SUFFIX = "_KEYVAULT_SECRET"
 # MLflow's inference task for chat models: a text-generation pipeline whose signature takes
 # OpenAI-style `messages` (mlflow.transformers, `task="llm/v1/chat"`).
 MLFLOW_TASK = "llm/v1/chat"
+PIPELINE_TASK = "text-generation"  # the pipeline task MLflow requires for llm/v1/chat
 # Trainer checkpoints: local to the node, not part of the job's output (only the merged model is).
 CHECKPOINT_DIR = "checkpoints"
 
@@ -69,21 +70,27 @@ def key_vault_fetch(uri: str) -> str:  # pragma: no cover - needs Key Vault and 
     return str(value or "")
 
 
-def save_mlflow_model(model: Any, tokenizer: Any, path: str, save: Callable[..., None]) -> None:
+def save_mlflow_model(
+    model: Any, tokenizer: Any, path: str, save: Callable[..., None], pipeline: Callable[..., Any]
+) -> None:
     """The fine-tuned model as an MLflow model at `path`: the LoRA adapter merged into the base
-    weights (a full model needs no peft at serving time), with its tokenizer and the chat task.
+    weights (a full model needs no peft at serving time), in a text-generation pipeline with its
+    tokenizer, saved with the chat task.
 
     `save` is `mlflow.transformers.save_model`, which accepts an existing empty directory (the
-    job's mounted output) and refuses a non-empty one."""
+    job's mounted output) and refuses a non-empty one; `pipeline` is `transformers.pipeline`.
+    Passing the pipeline built here, not the components, spares MLflow asking the Hugging Face Hub
+    which task the (gated) base model has."""
     merged = model.merge_and_unload()
-    save(transformers_model={"model": merged, "tokenizer": tokenizer}, path=path, task=MLFLOW_TASK)
+    generator = pipeline(task=PIPELINE_TASK, model=merged, tokenizer=tokenizer)
+    save(transformers_model=generator, path=path, task=MLFLOW_TASK)
 
 
 def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the cluster image
     import mlflow.transformers  # type: ignore[import-not-found]  # only in the cluster image
     from datasets import load_dataset  # type: ignore[import-not-found]  # only in the cluster image
     from peft import LoraConfig  # type: ignore[import-not-found]  # only in the cluster image
-    from transformers import AutoTokenizer  # type: ignore[import-not-found]  # only in the cluster image
+    from transformers import AutoTokenizer, pipeline  # type: ignore[import-not-found]  # only in the cluster image
     from trl import SFTConfig, SFTTrainer  # type: ignore[import-not-found]  # only in the cluster image
 
     dataset = load_dataset("json", data_files=args.train_data, split="train")
@@ -111,7 +118,7 @@ def train(args: argparse.Namespace) -> None:  # pragma: no cover - runs on the c
     trainer.train()
     # One process writes the output; the others (one per GPU) are done.
     if trainer.is_world_process_zero():
-        save_mlflow_model(trainer.model, tokenizer, args.output_dir, mlflow.transformers.save_model)
+        save_mlflow_model(trainer.model, tokenizer, args.output_dir, mlflow.transformers.save_model, pipeline)
 
 
 if __name__ == "__main__":

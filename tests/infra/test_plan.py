@@ -75,6 +75,7 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     assert outputs["gpu_quota_by_region"] == {}  # dev records no other region's quota
     # Each project's workspace region: the environment's unless its file names another.
     assert {name: p["location"] for name, p in outputs["projects"].items()} == {
+        "maas-lab": "westus3",
         "nlp-research": "westeurope",
         "vision-lab": "westeurope",
     }

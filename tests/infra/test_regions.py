@@ -154,7 +154,8 @@ def test_the_environments_own_location_must_be_among_recorded_regions(sandbox: S
     environment = example_environment("dev")
     environment["registry"]["existing_regions"] = ["northeurope", "westus3"]
     sandbox.stack("dev", environment)
-    found = validate_all(Layout(sandbox.root))
+    # (they also differ from what prod creates: that is reported on the same field)
+    found = [i for i in validate_all(Layout(sandbox.root)) if "must replicate to" in i.message]
     # nlp-research and vision-lab set no location: the stack file's regions are the field to fix
     assert {(i.file, i.path) for i in found} == {(DEV, f"{ENV}.registry.existing_regions")}
     assert sorted(i.message.split()[1] for i in found) == ["nlp-research", "vision-lab"]
@@ -178,6 +179,29 @@ def test_a_registry_this_stack_creates_must_replicate_to_the_projects_region(san
     )
     environment["registry"]["create"]["replication_regions"].append("eastus")
     sandbox.stack("prod", environment)
+    dev = example_environment("dev")  # which records prod's registry's regions
+    dev["registry"]["existing_regions"].append("eastus")
+    sandbox.stack("dev", dev)
+    assert issues(sandbox) == {}
+
+
+def test_recorded_regions_must_match_the_stack_that_creates_the_registry(sandbox: Sandbox) -> None:
+    # prod adds a region; dev, which records prod's registry's regions, is not updated
+    prod = example_environment("prod")
+    prod["registry"]["create"]["replication_regions"].append("eastus")
+    sandbox.stack("prod", prod)
+    found = issues(sandbox)
+    assert set(found) == {(DEV, f"{ENV}.registry.existing_regions")}
+    drift = found[(DEV, f"{ENV}.registry.existing_regions")]
+    assert drift.line == line_of(sandbox, DEV, "existing_regions:")
+    assert (
+        "lists westeurope, northeurope, westus3, but stacks/Pulumi.prod.yaml creates the registry "
+        "mlr-mlp-prd-0a71 in westeurope, northeurope, westus3, eastus"
+    ) in drift.message
+    # the order is not a fact about the registry
+    dev = example_environment("dev")
+    dev["registry"]["existing_regions"] = ["eastus", "westus3", "northeurope", "westeurope"]
+    sandbox.stack("dev", dev)
     assert issues(sandbox) == {}
 
 

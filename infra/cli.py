@@ -343,7 +343,10 @@ def cmd_check_live(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_SKIPPED
-    findings = run(platform.environment.location, platform.environment.gpu_quota, subscription, get_json)
+    environment = platform.environment
+    findings = run(
+        environment.location, environment.gpu_quota, subscription, get_json, environment.gpu_quota_by_region
+    )
     for finding in findings:
         print(finding)
     failed = [f for f in findings if not f.ok]

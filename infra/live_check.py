@@ -9,8 +9,9 @@ variables DefaultAzureCredential reads):
 - every GPU size of infra/skus.py offered in the stack's region: family, vCPUs and GPUs as the
   table says (Compute REST API, Resource Skus - List, api-version 2021-07-01, capabilities
   `vCPUs` and `GPUs`);
-- every family in the stack's `gpu_quota`: the subscription's regional limit in that family is
-  at least what the stack declares (Compute REST API, Usage - List, api-version 2023-09-01).
+- every family in the stack's `gpu_quota`, and in each region of its `gpu_quota_by_region`: the
+  subscription's limit in that family and region is at least what the stack declares (Compute
+  REST API, Usage - List, api-version 2023-09-01).
 
 Exit codes: 0 every fact holds, 1 a fact does not, 2 bad input (stack), 5 skipped (no credentials:
 nothing was checked).
@@ -159,10 +160,20 @@ class CredentialsMissing(Exception):
 
 
 def run(
-    stack_location: str, gpu_quota: Mapping[str, int], subscription: str, get_json: GetJson
+    stack_location: str,
+    gpu_quota: Mapping[str, int],
+    subscription: str,
+    get_json: GetJson,
+    regional_quota: Mapping[str, Mapping[str, int]] = {},
 ) -> list[Finding]:
+    """`gpu_quota` is the stack location's; `regional_quota` the other regions' (by region)."""
     return [
         *check_roles(get_json, subscription),
         *check_sizes(get_json, subscription, stack_location),
         *check_quota(get_json, subscription, stack_location, gpu_quota),
+        *(
+            finding
+            for region, quota in sorted(regional_quota.items())
+            for finding in check_quota(get_json, subscription, region, quota)
+        ),
     ]

@@ -53,6 +53,11 @@ access:
 #    Storage Blob Data Reader:
 #      - {{object_id: 00000000-0000-0000-0000-000000000000, kind: ServicePrincipal, name: my-app}}
 
+# The region of the workspace and the project's own resources; default: the environment's. Another
+# region needs the ML registry to replicate there and, for clusters, the stack's GPU quota there
+# (docs/onboarding.md, "Regions").
+# location: westus3
+
 # Monthly cost budget on the project's resource group; alerts at the environment's thresholds
 # (override with `thresholds: [50, 80, 100]`) go to the owner and contact_emails.
 budget:
@@ -62,7 +67,7 @@ budget:
   # in a later month instead, add `start_date: YYYY-MM-01` (at most 12 months ahead).
 
 # The environments the project is in, each with optional overrides of description, tags,
-# clusters, access and budget (for example a larger cluster in prod; `null` removes a key).
+# clusters, access, budget and location (for example a larger cluster in prod; `null` removes a key).
 environments:
 {environments}
 """

@@ -71,6 +71,11 @@ async def build(model: PlatformModel, window: RegistrationWindow) -> dict[str, A
         "production": model.environment.production,
         "public_network_access": model.environment.network.public_network_access,
         "gpu_quota": dict(sorted(model.environment.gpu_quota.items())),
+        # the quota of the other regions projects are in (gpu_quota is the environment location's)
+        "gpu_quota_by_region": {
+            region: dict(sorted(quota.items()))
+            for region, quota in sorted(model.environment.gpu_quota_by_region.items())
+        },
         "shared_resource_group": shared.resource_group_name,
         "registry": {
             "name": shared.registry_name,
@@ -79,6 +84,7 @@ async def build(model: PlatformModel, window: RegistrationWindow) -> dict[str, A
         },
         "projects": {
             name: {
+                "location": project.location,
                 "resource_group": rendered.resource_group_name,
                 "workspace_name": rendered.workspace_name,
                 "workspace_id": rendered.workspace_id,

@@ -416,7 +416,9 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: 
             ) from error
     target = _target(args, offline=args.dry_run)
     tags = {"project": target.project, "environment": target.environment, "git_commit": git_commit()}
-    built = build_deployment(spec, target, target.facts or environment_facts(target.environment), tags)
+    built = build_deployment(
+        spec, target, target.facts or environment_facts(target.environment, target.location), tags
+    )
     if args.dry_run:
         out.write(render_deployment(built, target.location))
         return EXIT_OK

@@ -111,8 +111,8 @@ class DeploySpec:
     retire_old: bool = False
 
 
-def quota_source(target: Target) -> str:
-    return f"stacks/Pulumi.{target.environment}.yaml gpu_quota"
+def quota_source(target: Target, facts: EnvironmentFacts) -> str:
+    return f"stacks/Pulumi.{target.environment}.yaml {facts.quota_key}"
 
 
 def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> list[str]:
@@ -145,7 +145,7 @@ def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> lis
         # Before any request: the deployment alone against the whole grant. `deploy` checks again
         # with what the workspace's deployments hold once it can list them.
         if problem := quota.refusal(
-            sku, spec.instance_count, facts.gpu_quota[sku.family], [], quota_source(target)
+            sku, spec.instance_count, facts.gpu_quota[sku.family], [], quota_source(target, facts)
         ):
             problems.append(problem)
     elif sku is not None:
@@ -221,7 +221,7 @@ def build_deployment(
         spec.retire_old,
         sku,
         facts.gpu_quota[sku.family],
-        quota_source(target),
+        quota_source(target, facts),
     )
 
 

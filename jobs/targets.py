@@ -37,7 +37,7 @@ class Target:
     workspace_name: str
     registry_name: str
     clusters: Mapping[str, Cluster]
-    location: str = ""
+    location: str = ""  # the region of the project's workspace
     facts: EnvironmentFacts | None = None  # from the stack outputs, when they carry them
     key_vault: str | None = None  # the project's own Key Vault
 
@@ -67,17 +67,20 @@ class Target:
 @dataclass(frozen=True)
 class EnvironmentFacts:
     """What deploying needs to know about the environment beyond the stack outputs: whether it is a
-    production environment, whether it allows public network access, and its GPU quota (vCPUs
-    per VM family). They come from the environment's settings (stacks/Pulumi.<env>.yaml), the same
-    file the infrastructure is built from, or from the stack outputs, which carry them too
-    (docs/stack-outputs.md)."""
+    production environment, whether it allows public network access, and the GPU quota (vCPUs
+    per VM family) of the region the project's workspace is in. They come from the environment's
+    settings (stacks/Pulumi.<env>.yaml), the same file the infrastructure is built from, or from
+    the stack outputs, which carry them too (docs/stack-outputs.md)."""
 
     production: bool
     public_network_access: bool
     gpu_quota: Mapping[str, int]
+    # where that quota is recorded in the stack file: `gpu_quota` for the environment's region
+    quota_key: str = "gpu_quota"
 
 
-def environment_facts(environment: str) -> EnvironmentFacts:
+def environment_facts(environment: str, location: str = "") -> EnvironmentFacts:
+    """The facts from the stack file, with the GPU quota of `location` (default: the environment's)."""
     # Lazily: the config models pull in pydantic and the infra package.
     from infra.config.errors import ConfigError
     from infra.config.loader import Layout, load_environment_file
@@ -86,20 +89,33 @@ def environment_facts(environment: str) -> EnvironmentFacts:
         config = load_environment_file(Layout(Path(__file__).resolve().parents[1]), environment)
     except ConfigError as error:
         raise JobsError(f"cannot read the settings of environment {environment!r}:\n{error}") from error
+    region = location or config.location
     return EnvironmentFacts(
         production=config.production,
         public_network_access=config.network.public_network_access,
-        gpu_quota=dict(config.gpu_quota),
+        gpu_quota=dict(config.gpu_quota_in(region) or {}),
+        quota_key=_quota_key(region, config.location),
     )
 
 
-def _facts(outputs: Mapping[str, Any]) -> EnvironmentFacts | None:
+def _quota_key(region: str, environment_location: str) -> str:
+    return "gpu_quota" if region == environment_location else f"gpu_quota_by_region.{region}"
+
+
+def _facts(outputs: Mapping[str, Any], location: str) -> EnvironmentFacts | None:
     if "production" not in outputs:
         return None  # outputs of a stack deployed before they carried these
+    # Quota is per region: `gpu_quota` is the environment location's, the others are by region.
+    quota = (
+        outputs["gpu_quota"]
+        if location == outputs["location"]
+        else outputs.get("gpu_quota_by_region", {}).get(location, {})
+    )
     return EnvironmentFacts(
         production=bool(outputs["production"]),
         public_network_access=bool(outputs["public_network_access"]),
-        gpu_quota={str(family): int(vcpus) for family, vcpus in outputs["gpu_quota"].items()},
+        gpu_quota={str(family): int(vcpus) for family, vcpus in quota.items()},
+        quota_key=_quota_key(location, outputs["location"]),
     )
 
 
@@ -190,6 +206,8 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             )
             for name, cluster in sorted(entry["clusters"].items())
         }
+        # Outputs of a stack deployed before they carried each project's region: the environment's.
+        location = str(entry.get("location") or outputs["location"])
         return Target(
             environment=environment,
             project=project,
@@ -198,8 +216,8 @@ def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -
             workspace_name=str(entry["workspace_name"]),
             registry_name=str(outputs["registry"]["name"]),
             clusters=clusters,
-            location=str(outputs["location"]),
-            facts=_facts(outputs),
+            location=location,
+            facts=_facts(outputs, location),
             key_vault=str(entry["key_vault"]) if entry.get("key_vault") else None,
         )
     except KeyError as error:

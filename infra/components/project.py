@@ -118,7 +118,7 @@ class Project(pulumi.ComponentResource):
         group = resources.ResourceGroup(
             f"{label}-rg",
             resource_group_name=names.resource_group,
-            location=env.location,
+            location=project.location,
             tags=self._common,
             opts=self._child,
         )
@@ -130,7 +130,7 @@ class Project(pulumi.ComponentResource):
             f"{label}-app-insights",
             resource_name_=names.application_insights,
             resource_group_name=group.name,
-            location=env.location,
+            location=project.location,
             kind="web",
             application_type="web",
             ingestion_mode="LogAnalytics",
@@ -143,7 +143,7 @@ class Project(pulumi.ComponentResource):
             f"{label}-workspace-identity",
             resource_name_=names.workspace_identity,
             resource_group_name=group.name,
-            location=env.location,
+            location=project.location,
             tags=self._common,
             opts=self._child,
         )
@@ -210,7 +210,7 @@ class Project(pulumi.ComponentResource):
             f"{label}-storage",
             account_name=self._project.names.storage_account,
             resource_group_name=self._group.name,
-            location=env.location,
+            location=self._project.location,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=env.storage_sku),
             access_tier=storage.AccessTier.HOT,
@@ -243,7 +243,7 @@ class Project(pulumi.ComponentResource):
             f"{label}-key-vault",
             vault_name=self._project.names.key_vault,
             resource_group_name=self._group.name,
-            location=env.location,
+            location=self._project.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=self._model.tenant,
                 sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
@@ -273,7 +273,7 @@ class Project(pulumi.ComponentResource):
             f"{label}-container-registry",
             registry_name=self._project.names.container_registry,
             resource_group_name=self._group.name,
-            location=env.location,
+            location=self._project.location,
             sku=containerregistry.SkuArgs(name=env.acr_sku),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
@@ -305,12 +305,12 @@ class Project(pulumi.ComponentResource):
         identity: managedidentity.UserAssignedIdentity,
         depends_on: list[pulumi.Resource],
     ) -> ml.Workspace:
-        env, project = self._model.environment, self._project
+        project = self._project
         workspace = ml.Workspace(
             f"{project.name}-workspace",
             workspace_name=project.names.workspace,
             resource_group_name=self._group.name,
-            location=env.location,
+            location=project.location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=project.name,
@@ -387,6 +387,8 @@ class Project(pulumi.ComponentResource):
             targets,
             settings=env.network.private_endpoints,
             resource_group_name=self._group.name,
+            # A private endpoint is in its virtual network's region, the hub's (the environment's
+            # location); the resource it reaches may be elsewhere (docs/onboarding.md, "Regions").
             location=env.location,
             tags=self._common,
             parent=self,
@@ -398,7 +400,7 @@ class Project(pulumi.ComponentResource):
         placement = ClusterPlacement(
             workspace_name=workspace.name,
             resource_group_name=self._group.name,
-            location=env.location,
+            location=project.location,
             public_ip=not env.network.nodes_without_public_ip,
             tags=self._common,
         )

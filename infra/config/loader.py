@@ -8,7 +8,7 @@ Pulumi CLI does), so the three can never disagree about what is valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -461,17 +461,22 @@ def _platform(
     )
 
 
-def _same_names(layout: Layout, stack: str, environment: EnvironmentConfig) -> list[ConfigIssue]:
-    """Another stack file with the same prefix and short name would plan (and deploy over) the same
-    resources: typically a stack file copied under a new name and not edited."""
-    issues = []
+def _other_environments(layout: Layout, stack: str) -> Iterator[tuple[str, EnvironmentConfig]]:
+    """Every other stack of the repository whose file is valid, for rules across stacks."""
     for other in layout.stacks():
         if other == stack:
             continue
         try:
-            theirs = load_environment_file(layout, other)
+            yield other, load_environment_file(layout, other)
         except ConfigError:
             continue  # that stack's own problems are reported when it is planned or validated
+
+
+def _same_names(layout: Layout, stack: str, environment: EnvironmentConfig) -> list[ConfigIssue]:
+    """Another stack file with the same prefix and short name would plan (and deploy over) the same
+    resources: typically a stack file copied under a new name and not edited."""
+    issues = []
+    for other, theirs in _other_environments(layout, stack):
         if theirs.names.stem == environment.names.stem:
             issues.append(
                 ConfigIssue(
@@ -480,6 +485,32 @@ def _same_names(layout: Layout, stack: str, environment: EnvironmentConfig) -> l
                     f"prefix and short_name {environment.names.stem!r} are also those of "
                     f"{layout.relative(layout.stack_file(other))}: both stacks would derive the same resource "
                     "names and manage the same resources; give this environment its own short_name",
+                )
+            )
+    return issues
+
+
+def _registry_owner_regions(layout: Layout, stack: str, environment: EnvironmentConfig) -> list[ConfigIssue]:
+    """`registry.existing_regions` repeats what the stack that creates the registry declares: when
+    that stack is in this repository, the two must agree, so that they cannot drift apart."""
+    registry = environment.registry
+    if registry.existing_id is None or registry.existing_regions is None:
+        return []
+    name = registry.existing_id.rsplit("/", 1)[-1].lower()
+    issues = []
+    for other, theirs in _other_environments(layout, stack):
+        regions = theirs.registry_regions
+        if theirs.registry.create is None or regions is None or theirs.names.ml_registry.lower() != name:
+            continue
+        if sorted(regions) != sorted(registry.existing_regions):
+            other_file = layout.relative(layout.stack_file(other))
+            issues.append(
+                ConfigIssue(
+                    layout.relative(layout.stack_file(stack)),
+                    f"{ENVIRONMENT_FIELD}.registry.existing_regions",
+                    f"lists {', '.join(registry.existing_regions)}, but {other_file} creates the registry "
+                    f"{theirs.names.ml_registry} in {', '.join(regions)} (its location and "
+                    "registry.create.replication_regions): record the same regions",
                 )
             )
     return issues
@@ -511,6 +542,7 @@ def build_platform(
     issues += problems
     if env is not None:
         issues += _same_names(layout, stack, env)
+        issues += _registry_owner_regions(layout, stack, env)
         issues += _environment_issues(stack, env_file, env, resolved, _today(as_of))
     if issues or env is None:
         raise ConfigError(lines.complete(issues))
@@ -556,5 +588,6 @@ def validate_all(layout: Layout, *, as_of: date | None = None) -> list[ConfigIss
         if environment is None:
             continue
         issues += _same_names(layout, stack, environment)
+        issues += _registry_owner_regions(layout, stack, environment)
         issues += _environment_issues(stack, env_file, environment, resolved, _today(as_of))
     return sorted(set(lines.complete(issues)))

@@ -319,17 +319,43 @@ class RegistryConfig(StrictModel):
     # Whether the registry another stack owns accepts public traffic (its `create.public_network_access`):
     # decides whether a workspace without a managed network can reach it.
     existing_public_network_access: bool = False
+    # The regions of the registry another stack owns (its location and replication regions): a
+    # workspace can use a registry only from one of them (docs/onboarding.md, "Regions"). Unset: only
+    # workspaces in the environment's own location are allowed, and only the service checks those.
+    existing_regions: list[Region] | None = Field(None, min_length=1)
+
+    @field_validator("existing_regions")
+    @classmethod
+    def _unique_regions(cls, regions: list[str] | None) -> list[str] | None:
+        if regions is not None and len(set(regions)) != len(regions):
+            raise ValueError("existing_regions lists a region twice")
+        return regions
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RegistryConfig:
         if (self.create is None) == (self.existing_id is None):
             raise ValueError("give exactly one of `create` (this stack owns the registry) or `existing_id`")
+        if self.create is not None and self.existing_regions is not None:
+            raise ValueError(
+                "existing_regions describes a registry another stack owns; this stack creates its own "
+                "(its regions are `create.replication_regions` and the environment's location)"
+            )
         if self.existing_id is not None and not ML_REGISTRY_ID.fullmatch(self.existing_id):
             raise ValueError(
                 f"existing_id {self.existing_id!r} is not exactly an Azure ML registry id "
                 "(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.MachineLearningServices/registries/<name>)"
             )
         return self
+
+
+def _known_families(quota: dict[str, int]) -> dict[str, int]:
+    unknown = sorted(set(quota) - GPU_FAMILIES)
+    if unknown:
+        raise ValueError(
+            f"unknown VM famil{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(GPU_FAMILIES))}"
+        )
+    return quota
 
 
 def _known_role(role: str) -> str:
@@ -437,6 +463,8 @@ class EnvironmentConfig(StrictModel):
     # disks. Creation-time only. Default: on where `data-classification` is confidential or stricter.
     hbi_workspace: bool | None = None
     gpu_quota: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # The same, for the other regions projects put their workspace in (`location:` of a project).
+    gpu_quota_by_region: dict[Region, dict[str, Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
     role_exceptions: list[RoleException] = Field(default_factory=list)
     budgets: BudgetDefaults = Field(default_factory=lambda: BudgetDefaults())
     keep_legacy_aliases: bool = False
@@ -455,13 +483,38 @@ class EnvironmentConfig(StrictModel):
     @field_validator("gpu_quota")
     @classmethod
     def _families(cls, quota: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(quota) - GPU_FAMILIES)
-        if unknown:
+        return _known_families(quota)
+
+    @field_validator("gpu_quota_by_region")
+    @classmethod
+    def _regional_families(cls, quotas: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for quota in quotas.values():
+            _known_families(quota)
+        return quotas
+
+    @model_validator(mode="after")
+    def _own_region_once(self) -> EnvironmentConfig:
+        if self.location in self.gpu_quota_by_region:
             raise ValueError(
-                f"unknown VM famil{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(GPU_FAMILIES))}"
+                f"gpu_quota_by_region.{self.location} is the environment's own location, whose quota is "
+                "`gpu_quota`: give it there only"
             )
-        return quota
+        return self
+
+    def gpu_quota_in(self, region: str) -> dict[str, int] | None:
+        """The subscription's GPU quota recorded for `region` (vCPUs per family), None if none is."""
+        if region == self.location:
+            return self.gpu_quota
+        return self.gpu_quota_by_region.get(region)
+
+    @property
+    def registry_regions(self) -> tuple[str, ...] | None:
+        """The regions of the ML registry the environment uses, primary first; None when it is another
+        stack's and the config does not record them."""
+        registry = self.registry
+        if registry.create is not None:
+            return (self.location, *(r for r in registry.create.replication_regions if r != self.location))
+        return tuple(registry.existing_regions) if registry.existing_regions is not None else None
 
     @model_validator(mode="after")
     def _registry_sku(self) -> EnvironmentConfig:
@@ -623,6 +676,8 @@ class ProjectSettings(StrictModel):
     clusters: dict[str, ClusterConfig] = Field(default_factory=dict)
     access: AccessConfig = Field(default_factory=lambda: AccessConfig())
     budget: BudgetConfig | None = None
+    # The region of the project's workspace and its own resources; default: the environment's.
+    location: Region | None = None
 
     _name = field_validator("name")(
         lambda v: _matches(naming.PROJECT_PATTERN, v, f"a valid project name ({naming.PROJECT_RULE})")
@@ -648,4 +703,4 @@ class ProjectSettings(StrictModel):
 
 
 # Keys a project file may set per environment; everything else is the same in every environment.
-OVERRIDABLE = ("description", "tags", "clusters", "access", "budget")
+OVERRIDABLE = ("description", "tags", "clusters", "access", "budget", "location")

@@ -63,7 +63,12 @@ class GuardrailContext:
 
 
 def default_vm_sizes(platform: Platform) -> frozenset[str]:
-    families = set(platform.environment.gpu_quota)
+    environment = platform.environment
+    # Every region's quota: a project elsewhere uses sizes of the families quota is recorded for there.
+    families = {
+        *environment.gpu_quota,
+        *(f for quota in environment.gpu_quota_by_region.values() for f in quota),
+    }
     sizes = {sku.name for sku in GPU_SKUS.values() if sku.family in families}
     return frozenset(size.lower() for size in {*sizes, IMAGE_BUILD_VM_SIZE})
 

@@ -35,6 +35,10 @@ HBI_CLASSIFICATIONS = frozenset({"confidential", "highly-confidential", "restric
 class ProjectModel:
     settings: ProjectSettings
     source: Onboarded
+    # The region of the workspace and the project's own resources (its `location:`, else the
+    # environment's). Private endpoints into the hub network are in the hub's region, the
+    # environment's location, whatever this is (docs/onboarding.md, "Regions").
+    location: str
     names: naming.ProjectNames
     ids: ProjectIds
     network: WorkspaceNetwork
@@ -54,6 +58,7 @@ class RegistryModel:
     name: str
     owned: bool  # this stack creates it
     public: bool
+    regions: tuple[str, ...] | None  # primary first; None: another stack's, regions not recorded
     private_endpoint: bool  # this stack gives it a private endpoint in the hub subnet
 
 
@@ -94,6 +99,7 @@ def _registry(environment: EnvironmentConfig, subscription: str) -> RegistryMode
         name=reg_id.rsplit("/", 1)[-1],
         owned=owned,
         public=registry_is_public(environment),
+        regions=environment.registry_regions,
         private_endpoint=owned and environment.network.private_endpoints is not None,
     )
 
@@ -122,6 +128,7 @@ def resolve(platform: Platform, *, subscription: str, as_of: date, tenant: str =
             ProjectModel(
                 settings=settings,
                 source=platform.source(settings),
+                location=settings.location or env.location,
                 names=env.names.project(settings.name),
                 ids=ids,
                 network=network,

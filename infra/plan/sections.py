@@ -34,7 +34,10 @@ def plan_sections(model: PlatformModel) -> list[Section]:
     environment = model.environment
     projects = tuple(p.settings for p in model.projects)
     lock = environment.lock_level
+    elsewhere = [f"{p.name} in {p.location}" for p in model.projects if p.location != environment.location]
     lines = [
+        f"location: {environment.location}"
+        + (f" (workspaces elsewhere: {', '.join(elsewhere)})" if elsewhere else ""),
         f"production: {str(environment.production).lower()}",
         f"network: public_network_access={str(environment.network.public_network_access).lower()} "
         f"isolation_mode={environment.network.isolation_mode} "
@@ -51,7 +54,7 @@ def plan_sections(model: PlatformModel) -> list[Section]:
         Section("Privileged role exceptions", exception_lines(environment, projects)),
         Section(
             "GPU capacity (max nodes, GPUs and vCPUs per VM family against quota)",
-            capacity_lines(environment, projects),
+            capacity_lines(environment, model.projects),
         ),
         Section("Budgets", budget_lines(model)),
         Section("Projects without a budget", missing or ["none"]),

@@ -61,6 +61,60 @@ def _registry_paths(model: PlatformModel) -> list[ConfigIssue]:
     ]
 
 
+def _registry_regions(model: PlatformModel) -> list[ConfigIssue]:
+    """A workspace uses a registry only from one of the registry's regions ("Share models,
+    components, and environments across workspaces with registries": "The Azure region (location)
+    where you create your workspace must be in the list of supported regions for Azure Machine
+    Learning registry"). An unrecorded registry of another stack allows the environment's own
+    location only, which only the service checks."""
+    env = model.environment
+    regions = model.registry.regions
+    owned = model.registry.owned
+    field = f"{ENVIRONMENT_FIELD}.registry." + ("create.replication_regions" if owned else "existing_regions")
+    issues = []
+    for project in model.projects:
+        region = project.location
+        if regions is None and region == env.location:
+            continue
+        if regions is not None and region in regions:
+            continue
+        source = project.source
+        if regions is None:
+            why = (
+                f"the ML registry {model.registry.name} belongs to another stack and {model.environment_file} "
+                f"does not record its regions (registry.existing_regions): record them, with {region} among them"
+            )
+        else:
+            why = (
+                f"it is not one of the ML registry {model.registry.name}'s regions ({', '.join(regions)}); "
+                f"add {region} to {field.removeprefix(ENVIRONMENT_FIELD + '.')}"
+                + ("" if owned else " (and to the owning stack's replication_regions)")
+            )
+        if project.settings.location is not None:  # else the environment's own location: its file's issue
+            issues.append(
+                ConfigIssue(
+                    source.file,
+                    source.field("location"),
+                    f"in environment {model.stack}: the workspace region {region} cannot use the environment's "
+                    f"ML registry: {why}. A workspace uses a registry only from one of its regions",
+                )
+            )
+        issues.append(
+            ConfigIssue(
+                model.environment_file,
+                field,
+                f"project {project.name} ({source.file}) has its workspace in {region}, which the ML registry "
+                f"{model.registry.name} must replicate to"
+                + (
+                    f"; its regions: {', '.join(regions)}"
+                    if regions is not None
+                    else "; its regions are not recorded"
+                ),
+            )
+        )
+    return issues
+
+
 def _tag_counts(model: PlatformModel) -> list[ConfigIssue]:
     issues = []
     for project in model.projects:
@@ -84,7 +138,8 @@ def model_issues(model: PlatformModel) -> list[ConfigIssue]:
     env_file = model.environment_file
     issues = [
         *access_issues(env_file, model.environment, sources),
-        *quota_issues(env_file, model.environment, sources),
+        *quota_issues(env_file, model.environment, model.projects),
+        *_registry_regions(model),
         *_unknown_exception_projects(model),
         *_budget_dates(model),
         *_registry_paths(model),

@@ -62,6 +62,7 @@ def test_the_example_stacks_pass_every_example_but_devs_public_workspaces(
 ) -> None:
     assert findings(evaluate(prod, EXAMPLES, {})) == set()
     assert findings(evaluate(dev, EXAMPLES, {})) == {
+        ("deny", "workspace-public-network-disabled", f"{WORKSPACE} maas-lab-workspace"),
         ("deny", "workspace-public-network-disabled", f"{WORKSPACE} nlp-research-workspace"),
         ("deny", "workspace-public-network-disabled", f"{WORKSPACE} vision-lab-workspace"),
     }

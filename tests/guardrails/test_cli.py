@@ -88,7 +88,7 @@ def test_the_plan_shows_the_guardrails_and_fails_on_a_mandatory_violation(
     sandbox = Sandbox.from_examples(tmp_path)
     assert main(["--root", str(sandbox.root), "plan", "--stack", "dev", "--as-of", "2026-12-01"]) == 0
     out = capsys.readouterr().out
-    assert "Guardrails for stack 'dev'" in out and "0 mandatory, 4 advisory" in out
+    assert "Guardrails for stack 'dev'" in out and "0 mandatory, 5 advisory" in out
     assert "ml-workspace-public-network: advisory in dev" in out
     environment = example_environment("dev")
     del environment["policy"]

@@ -44,6 +44,7 @@ def test_dev_without_its_overrides_fails_on_public_workspaces_and_an_unbudgeted_
     sandbox.stack("dev", environment)
     found = mandatory(sandbox_run(sandbox, "dev"))
     assert keys(found) == {
+        ("ml-workspace-public-network", f"{WORKSPACE} maas-lab-workspace"),
         ("ml-workspace-public-network", f"{WORKSPACE} nlp-research-workspace"),
         ("ml-workspace-public-network", f"{WORKSPACE} vision-lab-workspace"),
         ("project-budget", f"{PROJECT} vision-lab"),
@@ -52,7 +53,7 @@ def test_dev_without_its_overrides_fails_on_public_workspaces_and_an_unbudgeted_
 
 def test_the_examples_overrides_make_those_advisory_with_their_reason(sandbox: Sandbox) -> None:
     found = [v for v in sandbox_run(sandbox, "dev") if v.rule == "ml-workspace-public-network"]
-    assert len(found) == 2
+    assert len(found) == 3  # maas-lab, nlp-research, vision-lab
     assert {(v.level, v.reason) for v in found} == {
         (
             Level.ADVISORY,

@@ -47,6 +47,7 @@ OPERATORS = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 READERS = "0d1e2f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a"
 DEPLOYER = "4c3b2a19-0f8e-4d7c-9b6a-5f4e3d2c1b0a"
 ADA = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
+MAAS_DATA_SCIENTISTS = "7e6d5c4b-3a29-4f18-8e07-d6c5b4a39281"  # maas-lab, dev only
 
 # The naming scheme of role assignments, written out: uuid5 of scope | principal | role GUID in a
 # fixed namespace (what ARM's guid() gives templates). Changing it renames, so replaces, every
@@ -159,6 +160,7 @@ def test_people_on_the_shared_registry_get_one_assignment_each(dev_plan: Plan) -
             (DATA_SCIENTISTS, "AzureML Registry User", REGISTRY, "Group"),
             (DEPLOYER, "AzureML Registry User", REGISTRY, "ServicePrincipal"),
             (ADA, "AzureML Registry User", REGISTRY, "User"),
+            (MAAS_DATA_SCIENTISTS, "AzureML Registry User", REGISTRY, "Group"),
         },
     )
 
@@ -219,7 +221,7 @@ def test_assignments_on_another_stacks_registry_are_retained_not_deleted(
     dev_plan: Plan, prod_plan: Plan
 ) -> None:
     shared = assignments_under(dev_plan, "environment-access")
-    assert len(shared) == 3 and all(r.options.get("retain_on_delete") for r in shared)
+    assert len(shared) == 4 and all(r.options.get("retain_on_delete") for r in shared)
     # the project's own identities on that registry are its own: dropped with the project
     mine = assignments_under(dev_plan, "nlp-research-access")
     assert not any(r.options.get("retain_on_delete") for r in mine)
@@ -232,7 +234,9 @@ def test_assignment_names_are_stable_between_runs(dev_plan: Plan, sandbox: Sandb
     first = {r.name: r.inputs for r in dev_plan.by_type(ROLE_ASSIGNMENT)}
     second = {r.name: r.inputs for r in again.by_type(ROLE_ASSIGNMENT)}
     assert first == second
-    assert len(first) == 36
+    # maas-lab (no clusters) adds 10: its group's 3 in the project and 1 on the registry, and
+    # its workspace identity's 6
+    assert len(first) == 46
 
 
 def test_the_workspace_waits_for_its_identity_to_hold_its_roles(dev_plan: Plan, prod_plan: Plan) -> None:

@@ -56,11 +56,12 @@ def test_prod_override_of_the_amount_and_environment_thresholds(prod_plan: Plan)
 
 
 def test_projects_without_a_budget_get_none_and_are_listed(dev_plan: Plan) -> None:
-    assert [r.name for r in dev_plan.by_type(BUDGET)] == ["nlp-research-budget"]
+    assert [r.name for r in dev_plan.by_type(BUDGET)] == ["maas-lab-budget", "nlp-research-budget"]
     sections = {s.title: list(s.lines) for s in plan_sections(model_of(REPOSITORY, "dev"))}
     assert sections["Projects without a budget"] == ["vision-lab"]
     assert sections["Budgets"] == [
         "dates as of 2026-12-01 (a new budget starts in that month; a deployed budget keeps its start date)",
+        "maas-lab: 500 per month from 2026-12-01, alerts at 80%, 100% to genai-lead@contoso.com",
         "nlp-research: 4000 per month from 2026-12-01, alerts at 80%, 100% to nlp-lead@contoso.com",
     ]
 

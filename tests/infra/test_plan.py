@@ -68,13 +68,20 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
     outputs = dev_plan.outputs
     assert set(outputs) == {
         "environment", "location", "subscription_id", "tenant_id", "shared_resource_group",
-        "registry", "projects", "production", "public_network_access", "gpu_quota",
+        "registry", "projects", "production", "public_network_access", "gpu_quota", "gpu_quota_by_region",
     }  # fmt: skip
     assert (outputs["production"], outputs["public_network_access"]) == (False, True)
     assert outputs["gpu_quota"] == {"StandardNCADSA100v4Family": 96, "standardNCASv3_T4Family": 160}
+    assert outputs["gpu_quota_by_region"] == {}  # dev records no other region's quota
+    # Each project's workspace region: the environment's unless its file names another.
+    assert {name: p["location"] for name, p in outputs["projects"].items()} == {
+        "maas-lab": "westus3",
+        "nlp-research": "westeurope",
+        "vision-lab": "westeurope",
+    }
     nlp = outputs["projects"]["nlp-research"]
     assert set(nlp) == {
-        "resource_group", "workspace_name", "workspace_id", "storage_account", "key_vault",
+        "location", "resource_group", "workspace_name", "workspace_id", "storage_account", "key_vault",
         "container_registry", "workspace_identity", "registry_path", "clusters",
     }  # fmt: skip
     assert nlp["registry_path"] == "managed network private endpoint"

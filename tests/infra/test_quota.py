@@ -34,9 +34,9 @@ def test_demand_exactly_at_the_quota_passes(sandbox: Sandbox) -> None:
     # A100: 48 is dev's 2 x 24 vCPUs; prod's 2 x 96 of the same project is not charged to dev.
     with_quota(sandbox, **{T4: DEV_T4_VCPUS, A100: 48})
     assert issues(sandbox) == []
-    platform = load_platform(Layout(sandbox.root), "dev")
+    model = sandbox.model("dev")
     assert f"total         {T4}    2         4          4         40     100% of 40" in capacity_lines(
-        platform.environment, platform.projects
+        model.environment, model.projects
     )
 
 

@@ -41,7 +41,7 @@ def test_storage_accounts_are_locked_down(plan: Plan) -> None:
 def test_key_vault_uses_rbac_purge_protection_and_configured_retention(
     dev_plan: Plan, prod_plan: Plan
 ) -> None:
-    for plan, retention, count in ((dev_plan, 7, 2), (prod_plan, 90, 1)):
+    for plan, retention, count in ((dev_plan, 7, 3), (prod_plan, 90, 1)):
         vaults = plan.by_type(VAULT)
         assert len(vaults) == count  # one per project: no project reads another's secrets
         for vault in vaults:
@@ -50,7 +50,7 @@ def test_key_vault_uses_rbac_purge_protection_and_configured_retention(
             assert properties["enablePurgeProtection"] is True
             assert properties["softDeleteRetentionInDays"] == retention
             assert "accessPolicies" not in properties
-            assert vault.parent.split("::")[-1] in {"nlp-research", "vision-lab"}
+            assert vault.parent.split("::")[-1] in {"maas-lab", "nlp-research", "vision-lab"}
     (prod_vault,) = prod_plan.by_type(VAULT)
     assert prod_vault.inputs["properties"]["publicNetworkAccess"] == "Disabled"
     assert prod_vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
@@ -59,7 +59,7 @@ def test_key_vault_uses_rbac_purge_protection_and_configured_retention(
 def test_container_registry_has_no_admin_user_and_is_premium_when_private(
     dev_plan: Plan, prod_plan: Plan
 ) -> None:
-    assert len(dev_plan.by_type(ACR)) == 2  # one per project: no project overwrites another's images
+    assert len(dev_plan.by_type(ACR)) == 3  # one per project: no project overwrites another's images
     (prod_acr,) = prod_plan.by_type(ACR)
     for acr in [*dev_plan.by_type(ACR), prod_acr]:
         assert acr.inputs["adminUserEnabled"] is False
@@ -304,6 +304,7 @@ def test_registry_is_created_in_prod_and_referenced_in_dev(dev_plan: Plan, prod_
     assert [region["location"] for region in registry.inputs["regionDetails"]] == [
         "westeurope",
         "northeurope",
+        "westus3",  # dev's maas-lab is there: a workspace uses a registry only from one of its regions
     ]
     for region in registry.inputs["regionDetails"]:
         storage = region["storageAccountDetails"][0]["systemCreatedStorageAccount"]

@@ -1,7 +1,9 @@
 """A loopback HTTPS fake of Entra ID (ADFS-style authority) and the Azure ML endpoints.
 
 Real MLClient and real DefaultAzureCredential talk to it; every request is recorded, and faults
-can be queued per (method, path suffix) to exercise retries and error handling.
+can be queued per (method, path suffix) to exercise retries and error handling, or set for a
+window of time (`outages`, in ticks of the tests' fake clock), however many requests the SDK
+makes meanwhile.
 
 It models the service's documented behaviour, not what our code expects:
 
@@ -113,6 +115,19 @@ class Fault:
 
 
 @dataclass
+class Outage:
+    """Matching requests answer `status` while the fake's time (in ticks, see `FakeAzure.tick`)
+    is in [start, end): a service-side incident, whatever the number of requests or retries the
+    client makes meanwhile."""
+
+    method: str
+    pattern: str
+    status: int
+    start: int
+    end: int
+
+
+@dataclass
 class Run:
     """A run-history child run: a pipeline node or a step."""
 
@@ -150,6 +165,8 @@ class FakeAzure:
         self.requests: list[Recorded] = []
         self.jobs: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
+        self.outages: list[Outage] = []
+        self.ticks = 0  # how often time has passed (`tick`)
         self.created = 0  # successful job creations
         # Scripted status per job: the head is the current status; `tick()` (time passing, driven
         # by the client's injected sleep) moves every timeline on by one; the last entry stays.
@@ -199,6 +216,8 @@ class FakeAzure:
         self.scoring_failures: dict[str, int] = {}
         self.scored: list[tuple[str, str]] = []  # (endpoint, deployment) of every scoring request
         self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
+        # The ARM id of the workspace tests put resources in (conftest: the planned nlp-research one).
+        self.workspace_id = ""
         # Serverless (model as a service): marketplace subscriptions and endpoints by name.
         self.marketplace: dict[str, dict[str, Any]] = {}
         self.serverless: dict[str, dict[str, Any]] = {}
@@ -221,6 +240,10 @@ class FakeAzure:
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
+            for outage in self.outages:
+                active = outage.start <= self.ticks < outage.end
+                if active and outage.method == method and re.search(outage.pattern, path):
+                    return Fault(method, outage.pattern, outage.status)
             for fault in self.faults:
                 if fault.method == method and re.search(fault.pattern, path):
                     if fault.skip:
@@ -231,6 +254,7 @@ class FakeAzure:
         return None
 
     def tick(self) -> None:
+        self.ticks += 1
         timelines = [*self.timelines.values(), *(run.timeline for run in self.runs.values())]
         for timeline in timelines:
             if len(timeline) > 1:

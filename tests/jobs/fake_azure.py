@@ -64,8 +64,23 @@ RETRY_AFTER = "0"
 # On LRO status polls: azure-core reads Retry-After as a float there, and azure-ai-ml's own pollers
 # wait a fixed 5 s when it is 0 or absent (LROConfigurations.POLL_INTERVAL); short and non-zero.
 POLL_RETRY_AFTER = "0.01"
+# A PUT of an existing job may change these only; anything else is refused with JOB_EXISTS and,
+# as its inner error, JOB_IMMUTABLE (the service's message as public reports quote it).
+JOB_MUTABLE_PROPERTIES = ("description", "tags", "displayName", "properties", "isArchived")
+JOB_EXISTS = (
+    "A job with this name already exists. If you are trying to create a new job, use a different name. "
+    "If you are trying to update an existing job, the existing job's Settings, Inputs, Outputs, Jobs, "
+    "InputBindings, OutputBindings cannot be changed. Only description, tags, displayName, properties, "
+    "and isArchived can be updated."
+)
+JOB_IMMUTABLE = {"code": "Immutable", "innerError": {"code": "JobPropertyImmutable", "innerError": None}}
 # The root and node errors of a pipeline whose step failed: generic, the real one is on the step.
 PIPELINE_FAILED = "Pipeline has some failed steps. See child run or execution logs for more details."
+
+
+def workspace_path_of(path: str) -> str:
+    """The workspace's ARM id in a request path below it."""
+    return path.split("?")[0].split("/jobs/")[0]
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
@@ -164,6 +179,9 @@ class FakeAzure:
         self.ca = trustme.CA()
         self.requests: list[Recorded] = []
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}  # the properties each job was created with
+        # Jobs another client creates (with other immutable properties) just before our PUT of them.
+        self.created_meanwhile: set[str] = set()
         self.faults: list[Fault] = []
         self.outages: list[Outage] = []
         self.ticks = 0  # how often time has passed (`tick`)
@@ -944,8 +962,12 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     return 200, {"id": f"{self.path.split('?')[0]}", "name": name, "properties": None}
                 return 404, error_body(404, f"job {name} not found")
             if method == "PUT":
+                if name in fake.created_meanwhile:
+                    # Another client created the same name between our read and our PUT.
+                    fake.created_meanwhile.discard(name)
+                    fake.add_job(workspace_path_of(self.path), name, body["properties"]["jobType"], "Running")
                 if name in fake.jobs:
-                    return 409, error_body(409, f"job {name} exists")
+                    return self._job_update(name, body["properties"])
                 refusal = self._check_pipeline(body["properties"])
                 if refusal:
                     return 400, error_body(400, refusal)
@@ -954,9 +976,28 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 properties["services"] = {"Studio": {"endpoint": f"https://ml.azure.com/runs/{name}"}}
                 resource = {"id": f"{self.path.split('?')[0]}", "name": name, "properties": properties}
                 fake.jobs[name] = resource
+                fake.job_bodies[name] = body["properties"]
                 fake.created += 1
                 return 201, resource
             return 405, None
+
+        def _job_update(self, name: str, sent: dict[str, Any]) -> tuple[int, Any]:
+            """A PUT of a job name that exists updates it when only the mutable properties differ,
+            and is refused otherwise: the service answers UserError "A job with this name already
+            exists ..." with inner error Immutable / JobPropertyImmutable, not 409 (public reports:
+            MicrosoftDocs/azure-docs#122250, Azure/azure-sdk-for-python#47389)."""
+            stored = fake.job_bodies.get(name)
+            resource = fake.jobs[name]
+
+            def fixed(properties: dict[str, Any]) -> dict[str, Any]:
+                return {k: v for k, v in properties.items() if k not in JOB_MUTABLE_PROPERTIES}
+
+            if stored is None or fixed(stored) != fixed(sent):
+                return 400, {"error": {**error_body(400, JOB_EXISTS)["error"], "innerError": JOB_IMMUTABLE}}
+            for key in JOB_MUTABLE_PROPERTIES:
+                if key in sent:
+                    resource["properties"][key] = sent[key]
+            return 200, resource
 
         def _check_pipeline(self, properties: dict[str, Any]) -> str | None:
             """The service's validation of registry component nodes against the component's inputs."""

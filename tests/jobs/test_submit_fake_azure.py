@@ -130,7 +130,8 @@ def test_transient_faults_are_retried_without_double_submission(
     assert code == 0, err
     assert "https://ml.azure.com/runs/" in out
     assert fake.created == 1
-    assert len(puts(fake)) == 2  # the fault, then the retry (a 409 attach after a lost answer)
+    # The fault, then azure-core's retry: after a lost answer the same body updates the job it created.
+    assert len(puts(fake)) == 2
     assert fake.faults == []
 
 
@@ -391,3 +392,20 @@ def test_a_missing_login_is_one_line_without_credential_warnings(
     assert line.endswith("DefaultAzureCredential failed to retrieve a token from the included credentials.")
     # Without --verbose no SDK record reaches a handler (the root's, or Python's last resort).
     assert [record.name for record in caplog.records if record.name.startswith("azure")] == []
+
+
+def test_a_job_created_meanwhile_by_another_client_is_attached_to(fake: FakeAzure, outputs_file: Path) -> None:
+    name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
+    fake.created_meanwhile.add(name)  # between our GET (404) and our PUT
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert f"attached to existing job: {name}" in out
+    assert fake.created == 0  # ours was refused: the job is the other client's
+
+
+def test_a_conflict_on_create_is_attached_to(fake: FakeAzure, outputs_file: Path) -> None:
+    # ARM's answer to a create that conflicts with a resource of the same name.
+    fake.faults.append(Fault("PUT", r"/jobs/", 409, after_success=True))
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert "attached to existing job: " in out and fake.created == 1

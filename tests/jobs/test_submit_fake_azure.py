@@ -394,7 +394,9 @@ def test_a_missing_login_is_one_line_without_credential_warnings(
     assert [record.name for record in caplog.records if record.name.startswith("azure")] == []
 
 
-def test_a_job_created_meanwhile_by_another_client_is_attached_to(fake: FakeAzure, outputs_file: Path) -> None:
+def test_a_job_created_meanwhile_by_another_client_is_attached_to(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
     name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
     fake.created_meanwhile.add(name)  # between our GET (404) and our PUT
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")

@@ -126,7 +126,6 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     after_success: bool = False  # apply the request first, then answer with the fault
-    skip: int = 0  # let this many matching requests through before the fault applies
 
 
 @dataclass
@@ -264,9 +263,6 @@ class FakeAzure:
                     return Fault(method, outage.pattern, outage.status)
             for fault in self.faults:
                 if fault.method == method and re.search(fault.pattern, path):
-                    if fault.skip:
-                        fault.skip -= 1
-                        return None
                     self.faults.remove(fault)
                     return fault
         return None
@@ -424,11 +420,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             listing = re.search(r"/workspaces/[^/]+/onlineEndpoints(/[^/]+/deployments)?$", path)
             if listing and method == "GET":
                 return self._online_list(path, (listing.group(1) or "").strip("/").split("/")[0])
-            action = re.search(
-                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys)$", path
-            )
-            if action and method == "POST":
-                return self._online_action(action.group(1), action.group(3))
+            logs = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+/deployments/[^/]+)/getLogs$", path)
+            if logs and method == "POST":
+                return self._online_logs(logs.group(1))
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
@@ -463,9 +457,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._operation(operation.group(1), operation.group(2))
             if "/registrymanagement/" in path or "/registries/" in path:
                 return self._registry(method, path)
-            job = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)$", path)
+            job = re.search(r"/workspaces/[^/]+/jobs/([^/]+)$", path)
             if job:
-                return self._job(method, job.group(1), job.group(2), body)
+                return self._job(method, job.group(1), body)
             compute = re.search(r"/computes/([^/]+)$", path)
             if compute and method == "GET":
                 return 200, {
@@ -805,17 +799,13 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 items = [v for k, v in fake.online.items() if "/deployments/" not in k]
             return 200, self._page(path, items)
 
-        def _online_action(self, key: str, action: str) -> tuple[int, Any]:
+        def _online_logs(self, key: str) -> tuple[int, Any]:
+            """POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines."""
             if key not in fake.online:
                 return 404, error_body(404, f"{key} not found")
-            if action == "getLogs":
-                # POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines.
-                lines = fake.deployment_logs.get(key, "").splitlines()
-                tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
-                return 200, {"content": "\n".join(lines[-tail:])}
-            if fake.online[key]["properties"].get("authMode") != "Key":
-                return 400, error_body(400, f"Endpoint {key} does not use key authentication")
-            return 200, {"primaryKey": "pk", "secondaryKey": "sk"}
+            lines = fake.deployment_logs.get(key, "").splitlines()
+            tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
+            return 200, {"content": "\n".join(lines[-tail:])}
 
         def _last_body(self) -> Any:
             return fake.requests[-1].body
@@ -951,7 +941,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             }
             return 202, None
 
-        def _job(self, method: str, workspace: str, name: str, body: Any) -> tuple[int, Any]:
+        def _job(self, method: str, name: str, body: Any) -> tuple[int, Any]:
             if method == "GET":
                 if name in fake.jobs:
                     properties = fake.jobs[name]["properties"]

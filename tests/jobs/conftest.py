@@ -65,9 +65,10 @@ def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workspace_path: str) -> Iterator[FakeAzure]:
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, planned: Planned) -> Iterator[FakeAzure]:
     with FakeAzure() as server:
-        server.workspace_id = workspace_path
+        server.workspace_id = planned.workspace_path()
+        server.computes = planned.project()["clusters"]
         bundle = tmp_path / "ca.pem"
         server.ca.cert_pem.write_to_path(str(bundle))
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))

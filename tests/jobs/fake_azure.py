@@ -233,8 +233,10 @@ class FakeAzure:
         self.scoring_failures: dict[str, int] = {}
         self.scored: list[tuple[str, str]] = []  # (endpoint, deployment) of every scoring request
         self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
-        # The ARM id of the workspace tests put resources in (conftest: the planned nlp-research one).
+        # The ARM id of the workspace tests put resources in, and its clusters by compute name, as
+        # the stack outputs describe them (conftest: the planned nlp-research workspace).
         self.workspace_id = ""
+        self.computes: dict[str, dict[str, Any]] = {}
         # Serverless (model as a service): marketplace subscriptions and endpoints by name.
         self.marketplace: dict[str, dict[str, Any]] = {}
         self.serverless: dict[str, dict[str, Any]] = {}
@@ -462,6 +464,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._job(method, job.group(1), body)
             compute = re.search(r"/computes/([^/]+)$", path)
             if compute and method == "GET":
+                cluster = fake.computes.get(compute.group(1))
+                if cluster is None:
+                    return 404, error_body(404, f"compute {compute.group(1)} not found")
                 return 200, {
                     "id": path,
                     "name": compute.group(1),
@@ -469,8 +474,11 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "properties": {
                         "computeType": "AmlCompute",
                         "properties": {
-                            "vmSize": "Standard_NC96ads_A100_v4",
-                            "scaleSettings": {"maxNodeCount": 2, "minNodeCount": 0},
+                            "vmSize": cluster["vm_size"],
+                            "scaleSettings": {
+                                "maxNodeCount": cluster["max_nodes"],
+                                "minNodeCount": cluster["min_nodes"],
+                            },
                         },
                     },
                 }

@@ -20,21 +20,12 @@ from test_follow_fake_azure import FakeClock
 from jobs.cli import EXIT_FOLLOW_STOPPED
 from jobs.deploy import wait_for
 from jobs.submit import Polling
+from tests.markdown import table_rows
 
 DOCS = REPO / "docs" / "jobs.md"
 
 
-def documented_defaults(path: Path = DOCS) -> dict[str, str]:
-    section = path.read_text().split("\n## Defaults\n", 1)[1].split("\n## ", 1)[0]
-    rows = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and not set(cells[0]) <= {"-"} and cells[0] != "Setting":
-            rows[cells[0].replace("`", "")] = cells[1]
-    return rows
-
-
-DOCS_DEFAULTS = documented_defaults()
+DOCS_DEFAULTS = table_rows(DOCS, "Defaults")
 
 
 def documented(setting: str) -> str:

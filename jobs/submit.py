@@ -139,6 +139,27 @@ def azure_errors(target: Target, action: str) -> Iterator[None]:
         raise JobsError(f"{action}: {_first_line(error)}") from error
 
 
+def _job_exists(error: Any) -> bool:
+    """Whether a refused job PUT says that a job of that name exists. Azure ML answers UserError
+    "A job with this name already exists..." with the inner error code JobPropertyImmutable when
+    the PUT would change what a job cannot change (public reports: MicrosoftDocs/azure-docs#122250,
+    Azure/azure-sdk-for-python#47389); a 409 is the ARM convention for a conflicting create."""
+    if error.status_code == 409:
+        return True
+    if error.status_code != 400 or error.response is None:
+        return False
+    try:
+        body = error.response.json()
+    except ValueError:
+        return False
+    inner = body.get("error") if isinstance(body, dict) else None
+    codes = set()
+    while isinstance(inner, dict):  # error -> innerError -> innerError ...
+        codes.add(inner.get("code"))
+        inner = inner.get("innerError", inner.get("innererror"))
+    return "JobPropertyImmutable" in codes
+
+
 def _first_line(error: BaseException) -> str:
     # An ARM error body ({"error": {"code", "message"}}) is parsed by azure-core into `.error`;
     # its str() repeats it as "(Code) message Code: ... Message: ...": say it once.
@@ -190,8 +211,8 @@ class WorkspaceJobs:
             try:
                 created = self._client.jobs.create_or_update(built.entity)
             except HttpResponseError as error:
-                # 409: the same job (same hash) was created meanwhile, e.g. by a retried request.
-                if error.status_code != 409:
+                # The same job (same name, so same hash) was created meanwhile by another client.
+                if not _job_exists(error):
                     raise
                 return Submission(self._view(self._client.jobs.get(built.name)), attached=True)
             return Submission(self._view(created), attached=False)

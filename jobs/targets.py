@@ -1,7 +1,7 @@
 """Where a job runs: a project's workspace and clusters, resolved from the stack outputs.
 
-The stack outputs (docs/stack-outputs.md) are the only contract with `infra/`; nothing here
-knows how they were produced.
+The stack outputs (infra/stack_outputs.py, shown in docs/stack-outputs.md) are the only contract
+with `infra/`; nothing here knows how they were produced.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.stack_outputs import OutputsMismatch, StackOutputs
 from jobs.errors import JobsError
 
 OutputsRunner = Callable[[list[str]], str]
@@ -102,20 +103,20 @@ def _quota_key(region: str, environment_location: str) -> str:
     return "gpu_quota" if region == environment_location else f"gpu_quota_by_region.{region}"
 
 
-def _facts(outputs: Mapping[str, Any], location: str) -> EnvironmentFacts | None:
-    if "production" not in outputs:
+def _facts(outputs: StackOutputs[str], location: str) -> EnvironmentFacts | None:
+    if outputs.production is None or outputs.public_network_access is None or outputs.gpu_quota is None:
         return None  # outputs of a stack deployed before they carried these
     # Quota is per region: `gpu_quota` is the environment location's, the others are by region.
     quota = (
-        outputs["gpu_quota"]
-        if location == outputs["location"]
-        else outputs.get("gpu_quota_by_region", {}).get(location, {})
+        outputs.gpu_quota
+        if location == outputs.location
+        else (outputs.gpu_quota_by_region or {}).get(location, {})
     )
     return EnvironmentFacts(
-        production=bool(outputs["production"]),
-        public_network_access=bool(outputs["public_network_access"]),
-        gpu_quota={str(family): int(vcpus) for family, vcpus in quota.items()},
-        quota_key=_quota_key(location, outputs["location"]),
+        production=outputs.production,
+        public_network_access=outputs.public_network_access,
+        gpu_quota=dict(quota),
+        quota_key=_quota_key(location, outputs.location),
     )
 
 
@@ -184,44 +185,39 @@ def _offline_outputs(environment: str) -> Any:
 
 def resolve_target(outputs: Mapping[str, Any], environment: str, project: str) -> Target:
     try:
-        stack_environment = outputs["environment"]
-        projects: Mapping[str, Any] = outputs["projects"]
-        if stack_environment != environment:
-            raise JobsError(
-                f"the stack outputs are for environment {stack_environment!r}, not {environment!r}; "
-                f"valid environments here: {stack_environment}"
-            )
-        if project not in projects:
-            raise JobsError(
-                f"no project {project!r} in environment {environment!r}; valid projects: {_listing(projects)}"
-            )
-        entry = projects[project]
-        clusters = {
-            name: Cluster(
-                name=str(cluster["name"]),
-                id=str(cluster["id"]),
-                vm_size=str(cluster["vm_size"]),
-                max_nodes=int(cluster["max_nodes"]),
-                gpus_per_node=int(cluster["gpus_per_node"]),
-            )
-            for name, cluster in sorted(entry["clusters"].items())
-        }
-        # Outputs of a stack deployed before they carried each project's region: the environment's.
-        location = str(entry.get("location") or outputs["location"])
-        return Target(
-            environment=environment,
-            project=project,
-            subscription_id=str(outputs["subscription_id"]),
-            resource_group=str(entry["resource_group"]),
-            workspace_name=str(entry["workspace_name"]),
-            registry_name=str(outputs["registry"]["name"]),
-            clusters=clusters,
-            location=location,
-            facts=_facts(outputs, location),
-            key_vault=str(entry["key_vault"]) if entry.get("key_vault") else None,
-        )
-    except KeyError as error:
-        raise JobsError(f"stack outputs do not match docs/stack-outputs.md: missing {error}") from error
-    except (TypeError, ValueError, AttributeError) as error:
-        # a list where a mapping belongs, text where a number belongs
+        contract = StackOutputs.read(outputs)
+    except OutputsMismatch as error:
         raise JobsError(f"stack outputs do not match docs/stack-outputs.md: {error}") from error
+    if contract.environment != environment:
+        raise JobsError(
+            f"the stack outputs are for environment {contract.environment!r}, not {environment!r}; "
+            f"valid environments here: {contract.environment}"
+        )
+    if project not in contract.projects:
+        raise JobsError(
+            f"no project {project!r} in environment {environment!r}; valid projects: {_listing(contract.projects)}"
+        )
+    entry = contract.projects[project]
+    # Outputs of a stack deployed before they carried each project's region: the environment's.
+    location = entry.location or contract.location
+    return Target(
+        environment=environment,
+        project=project,
+        subscription_id=contract.subscription_id,
+        resource_group=entry.resource_group,
+        workspace_name=entry.workspace_name,
+        registry_name=contract.registry.name,
+        clusters={
+            name: Cluster(
+                name=cluster.name,
+                id=cluster.id,
+                vm_size=cluster.vm_size,
+                max_nodes=cluster.max_nodes,
+                gpus_per_node=cluster.gpus_per_node,
+            )
+            for name, cluster in sorted(entry.clusters.items())
+        },
+        location=location,
+        facts=_facts(contract, location),
+        key_vault=entry.key_vault or None,
+    )

@@ -77,5 +77,5 @@ def _fingerprinted(layout: Layout, stack: str, values: dict[str, str]) -> dict[s
 
 
 def offline_outputs(stack: str, root: Path = REPOSITORY) -> dict[str, Any]:
-    """The stack outputs the offline plan computes (shape: docs/stack-outputs.md)."""
+    """The stack outputs the offline plan computes (infra/stack_outputs.py `StackOutputs.to_json`)."""
     return plan_stack(stack, root).outputs

@@ -13,19 +13,13 @@ import pytest
 from infra.plan.offline import REPOSITORY
 from infra.plan.runtime import Plan
 from tests.infra.sandbox import Sandbox, example_environment
+from tests.markdown import table_rows
 
 DOCS = REPOSITORY / "docs" / "onboarding.md"
 
 
 def documented_defaults(path: Path = DOCS) -> dict[str, str]:
-    text = path.read_text()
-    section = text.split("## Defaults", 1)[1].split("\n## ", 1)[0]
-    rows = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and not set(cells[0]) <= {"-"} and cells[0] != "Setting":
-            rows[cells[0].replace("`", "")] = cells[1]
-    return rows
+    return table_rows(path, "Defaults")
 
 
 @pytest.fixture(scope="module")

@@ -64,12 +64,9 @@ def test_text_plan_is_a_tree_with_outputs_and_summary(dev_plan: Plan) -> None:
     assert int(total.split()[-1]) == len(dev_plan.resources)
 
 
-def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
+def test_stack_outputs_carry_the_environments_facts(dev_plan: Plan) -> None:
+    # The keys are the contract's (tests/infra/test_stack_outputs.py); these are the values.
     outputs = dev_plan.outputs
-    assert set(outputs) == {
-        "environment", "location", "subscription_id", "tenant_id", "shared_resource_group",
-        "registry", "projects", "production", "public_network_access", "gpu_quota", "gpu_quota_by_region",
-    }  # fmt: skip
     assert (outputs["production"], outputs["public_network_access"]) == (False, True)
     assert outputs["gpu_quota"] == {"StandardNCADSA100v4Family": 96, "standardNCASv3_T4Family": 160}
     assert outputs["gpu_quota_by_region"] == {}  # dev records no other region's quota
@@ -80,12 +77,7 @@ def test_stack_outputs_follow_the_contract(dev_plan: Plan) -> None:
         "vision-lab": "westeurope",
     }
     nlp = outputs["projects"]["nlp-research"]
-    assert set(nlp) == {
-        "location", "resource_group", "workspace_name", "workspace_id", "storage_account", "key_vault",
-        "container_registry", "workspace_identity", "registry_path", "clusters",
-    }  # fmt: skip
     assert nlp["registry_path"] == "managed network private endpoint"
-    assert set(nlp["workspace_identity"]) == {"id", "client_id", "principal_id"}
     assert nlp["clusters"]["t4-eval"] == {
         "name": "t4-eval",
         "id": f"{nlp['workspace_id']}/computes/t4-eval",

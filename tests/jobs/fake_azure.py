@@ -1,7 +1,9 @@
 """A loopback HTTPS fake of Entra ID (ADFS-style authority) and the Azure ML endpoints.
 
 Real MLClient and real DefaultAzureCredential talk to it; every request is recorded, and faults
-can be queued per (method, path suffix) to exercise retries and error handling.
+can be queued per (method, path suffix) to exercise retries and error handling, or set for a
+window of time (`outages`, in ticks of the tests' fake clock), however many requests the SDK
+makes meanwhile.
 
 It models the service's documented behaviour, not what our code expects:
 
@@ -69,8 +71,23 @@ RETRY_AFTER = "0"
 # On LRO status polls: azure-core reads Retry-After as a float there, and azure-ai-ml's own pollers
 # wait a fixed 5 s when it is 0 or absent (LROConfigurations.POLL_INTERVAL); short and non-zero.
 POLL_RETRY_AFTER = "0.01"
+# A PUT of an existing job may change these only; anything else is refused with JOB_EXISTS and,
+# as its inner error, JOB_IMMUTABLE (the service's message as public reports quote it).
+JOB_MUTABLE_PROPERTIES = ("description", "tags", "displayName", "properties", "isArchived")
+JOB_EXISTS = (
+    "A job with this name already exists. If you are trying to create a new job, use a different name. "
+    "If you are trying to update an existing job, the existing job's Settings, Inputs, Outputs, Jobs, "
+    "InputBindings, OutputBindings cannot be changed. Only description, tags, displayName, properties, "
+    "and isArchived can be updated."
+)
+JOB_IMMUTABLE = {"code": "Immutable", "innerError": {"code": "JobPropertyImmutable", "innerError": None}}
 # The root and node errors of a pipeline whose step failed: generic, the real one is on the step.
 PIPELINE_FAILED = "Pipeline has some failed steps. See child run or execution logs for more details."
+
+
+def workspace_path_of(path: str) -> str:
+    """The workspace's ARM id in a request path below it."""
+    return path.split("?")[0].split("/jobs/")[0]
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
@@ -134,7 +151,19 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     after_success: bool = False  # apply the request first, then answer with the fault
-    skip: int = 0  # let this many matching requests through before the fault applies
+
+
+@dataclass
+class Outage:
+    """Matching requests answer `status` while the fake's time (in ticks, see `FakeAzure.tick`)
+    is in [start, end): a service-side incident, whatever the number of requests or retries the
+    client makes meanwhile."""
+
+    method: str
+    pattern: str
+    status: int
+    start: int
+    end: int
 
 
 @dataclass
@@ -174,7 +203,12 @@ class FakeAzure:
         self.ca = trustme.CA()
         self.requests: list[Recorded] = []
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}  # the properties each job was created with
+        # Jobs another client creates (with other immutable properties) just before our PUT of them.
+        self.created_meanwhile: set[str] = set()
         self.faults: list[Fault] = []
+        self.outages: list[Outage] = []
+        self.ticks = 0  # how often time has passed (`tick`)
         self.created = 0  # successful job creations
         # Scripted status per job: the head is the current status; `tick()` (time passing, driven
         # by the client's injected sleep) moves every timeline on by one; the last entry stays.
@@ -226,6 +260,10 @@ class FakeAzure:
         self.workspace_guid = "5f0c8a1e-0000-4000-8000-000000000001"
         # MLflow metrics (name -> last value) by run id: a job's name or a run-history child's id.
         self.metrics: dict[str, dict[str, float]] = {}
+        # The ARM id of the workspace tests put resources in, and its clusters by compute name, as
+        # the stack outputs describe them (conftest: the planned nlp-research workspace).
+        self.workspace_id = ""
+        self.computes: dict[str, dict[str, Any]] = {}
         # Serverless (model as a service): marketplace subscriptions and endpoints by name.
         self.marketplace: dict[str, dict[str, Any]] = {}
         self.serverless: dict[str, dict[str, Any]] = {}
@@ -248,16 +286,18 @@ class FakeAzure:
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
+            for outage in self.outages:
+                active = outage.start <= self.ticks < outage.end
+                if active and outage.method == method and re.search(outage.pattern, path):
+                    return Fault(method, outage.pattern, outage.status)
             for fault in self.faults:
                 if fault.method == method and re.search(fault.pattern, path):
-                    if fault.skip:
-                        fault.skip -= 1
-                        return None
                     self.faults.remove(fault)
                     return fault
         return None
 
     def tick(self) -> None:
+        self.ticks += 1
         timelines = [*self.timelines.values(), *(run.timeline for run in self.runs.values())]
         for timeline in timelines:
             if len(timeline) > 1:
@@ -427,11 +467,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             listing = re.search(r"/workspaces/[^/]+/onlineEndpoints(/[^/]+/deployments)?$", path)
             if listing and method == "GET":
                 return self._online_list(path, (listing.group(1) or "").strip("/").split("/")[0])
-            action = re.search(
-                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys)$", path
-            )
-            if action and method == "POST":
-                return self._online_action(action.group(1), action.group(3))
+            logs = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+/deployments/[^/]+)/getLogs$", path)
+            if logs and method == "POST":
+                return self._online_logs(logs.group(1))
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
@@ -466,11 +504,14 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._operation(operation.group(1), operation.group(2))
             if "/registrymanagement/" in path or "/registries/" in path:
                 return self._registry(method, path)
-            job = re.search(r"/workspaces/([^/]+)/jobs/([^/]+)$", path)
+            job = re.search(r"/workspaces/[^/]+/jobs/([^/]+)$", path)
             if job:
-                return self._job(method, job.group(1), job.group(2), body)
+                return self._job(method, job.group(1), body)
             compute = re.search(r"/computes/([^/]+)$", path)
             if compute and method == "GET":
+                cluster = fake.computes.get(compute.group(1))
+                if cluster is None:
+                    return 404, error_body(404, f"compute {compute.group(1)} not found")
                 return 200, {
                     "id": path,
                     "name": compute.group(1),
@@ -478,8 +519,11 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     "properties": {
                         "computeType": "AmlCompute",
                         "properties": {
-                            "vmSize": "Standard_NC96ads_A100_v4",
-                            "scaleSettings": {"maxNodeCount": 2, "minNodeCount": 0},
+                            "vmSize": cluster["vm_size"],
+                            "scaleSettings": {
+                                "maxNodeCount": cluster["max_nodes"],
+                                "minNodeCount": cluster["min_nodes"],
+                            },
                         },
                     },
                 }
@@ -810,17 +854,13 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 items = [v for k, v in fake.online.items() if "/deployments/" not in k]
             return 200, self._page(path, items)
 
-        def _online_action(self, key: str, action: str) -> tuple[int, Any]:
+        def _online_logs(self, key: str) -> tuple[int, Any]:
+            """POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines."""
             if key not in fake.online:
                 return 404, error_body(404, f"{key} not found")
-            if action == "getLogs":
-                # POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines.
-                lines = fake.deployment_logs.get(key, "").splitlines()
-                tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
-                return 200, {"content": "\n".join(lines[-tail:])}
-            if fake.online[key]["properties"].get("authMode") != "Key":
-                return 400, error_body(400, f"Endpoint {key} does not use key authentication")
-            return 200, {"primaryKey": "pk", "secondaryKey": "sk"}
+            lines = fake.deployment_logs.get(key, "").splitlines()
+            tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
+            return 200, {"content": "\n".join(lines[-tail:])}
 
         def _last_body(self) -> Any:
             return fake.requests[-1].body
@@ -1023,7 +1063,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             }
             return 202, None
 
-        def _job(self, method: str, workspace: str, name: str, body: Any) -> tuple[int, Any]:
+        def _job(self, method: str, name: str, body: Any) -> tuple[int, Any]:
             if method == "GET":
                 if name in fake.jobs:
                     properties = fake.jobs[name]["properties"]
@@ -1034,8 +1074,12 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     return 200, {"id": f"{self.path.split('?')[0]}", "name": name, "properties": None}
                 return 404, error_body(404, f"job {name} not found")
             if method == "PUT":
+                if name in fake.created_meanwhile:
+                    # Another client created the same name between our read and our PUT.
+                    fake.created_meanwhile.discard(name)
+                    fake.add_job(workspace_path_of(self.path), name, body["properties"]["jobType"], "Running")
                 if name in fake.jobs:
-                    return 409, error_body(409, f"job {name} exists")
+                    return self._job_update(name, body["properties"])
                 refusal = self._check_pipeline(body["properties"])
                 if refusal:
                     return 400, error_body(400, refusal)
@@ -1044,9 +1088,28 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 properties["services"] = {"Studio": {"endpoint": f"https://ml.azure.com/runs/{name}"}}
                 resource = {"id": f"{self.path.split('?')[0]}", "name": name, "properties": properties}
                 fake.jobs[name] = resource
+                fake.job_bodies[name] = body["properties"]
                 fake.created += 1
                 return 201, resource
             return 405, None
+
+        def _job_update(self, name: str, sent: dict[str, Any]) -> tuple[int, Any]:
+            """A PUT of a job name that exists updates it when only the mutable properties differ,
+            and is refused otherwise: the service answers UserError "A job with this name already
+            exists ..." with inner error Immutable / JobPropertyImmutable, not 409 (public reports:
+            MicrosoftDocs/azure-docs#122250, Azure/azure-sdk-for-python#47389)."""
+            stored = fake.job_bodies.get(name)
+            resource = fake.jobs[name]
+
+            def fixed(properties: dict[str, Any]) -> dict[str, Any]:
+                return {k: v for k, v in properties.items() if k not in JOB_MUTABLE_PROPERTIES}
+
+            if stored is None or fixed(stored) != fixed(sent):
+                return 400, {"error": {**error_body(400, JOB_EXISTS)["error"], "innerError": JOB_IMMUTABLE}}
+            for key in JOB_MUTABLE_PROPERTIES:
+                if key in sent:
+                    resource["properties"][key] = sent[key]
+            return 200, resource
 
         def _check_pipeline(self, properties: dict[str, Any]) -> str | None:
             """The service's validation of registry component nodes against the component's inputs."""

@@ -1,80 +1,59 @@
-"""Shared test data: a stack-outputs document in the docs/stack-outputs.md shape."""
+"""The jobs tests' stack outputs: those of the real offline plan of the example stacks
+(infra/plan/offline.py, what `make plan` and `--dry-run` compute), planned once per test session
+(the `planned` fixture of conftest.py). A test that needs another stack derives it from these by
+an explicit edit, written where the test is (`in_region`, a key deleted, ...), never by a
+hand-written copy of the outputs."""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.plan.offline import offline_outputs
+from jobs.targets import Target, resolve_target
+
 REPO = Path(__file__).resolve().parents[2]
-SERVERLESS_REGION = "westus3"  # offers serverless fine-tuning of the example's model (jobs/serverless.py)
 RECIPES = REPO / "jobs" / "recipes"
-SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
-RESOURCE_GROUP = "rg-mlp-dev-nlp-research"
-WORKSPACE = "mlw-mlp-dev-nlp-research"
-CLUSTER_ID = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
-    f"/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}/computes/a100"
-)
+PROJECT = "nlp-research"  # the example recipes' project (its clusters: a100, t4-eval)
+# Offers serverless fine-tuning of the example's model (jobs/serverless.py); the example stacks'
+# westeurope does not.
+SERVERLESS_REGION = "westus3"
 
 
-def stack_outputs(location: str = "westeurope") -> dict[str, Any]:
-    """The docs/stack-outputs.md shape, with floats as some Pulumi runtimes return them.
+@dataclass
+class Planned:
+    """The offline plan's outputs per stack; each accessor hands out a copy to edit."""
 
-    The real stacks are in westeurope; serverless fine-tuning tests use a region that offers it."""
-    return {
-        "environment": "dev",
-        "location": location,
-        "subscription_id": SUBSCRIPTION,
-        "tenant_id": "11111111-1111-1111-1111-111111111111",
-        "shared_resource_group": "rg-mlp-dev-shared",
-        "registry": {"name": "mlpdevreg", "id": "/registries/mlpdevreg", "managed": False},
-        "projects": {
-            "nlp-research": {
-                "resource_group": RESOURCE_GROUP,
-                "workspace_name": WORKSPACE,
-                "workspace_id": f"/subscriptions/{SUBSCRIPTION}/workspaces/{WORKSPACE}",
-                "storage_account": "stmlpdevnlpresearch",
-                "key_vault": "kvmlpdevnlpresearche009",
-                "clusters": {
-                    "a100": {
-                        "name": "a100",
-                        "id": CLUSTER_ID,
-                        "vm_size": "Standard_NC96ads_A100_v4",
-                        "min_nodes": 0.0,
-                        "max_nodes": 2.0,
-                        "gpus_per_node": 4.0,
-                        "vcpus_per_node": 96.0,
-                        "priority": "Dedicated",
-                    },
-                },
-            },
-            "vision": {
-                "resource_group": "rg-mlp-dev-vision",
-                "workspace_name": "mlw-mlp-dev-vision",
-                "workspace_id": "/w",
-                "storage_account": "st",
-                "clusters": {
-                    "t4": {
-                        "name": "t4",
-                        "id": "/computes/t4",
-                        "vm_size": "Standard_NC4as_T4_v3",
-                        "min_nodes": 0,
-                        "max_nodes": 1,
-                        "gpus_per_node": 1,
-                        "vcpus_per_node": 4,
-                        "priority": "LowPriority",
-                    },
-                    "h100": {
-                        "name": "h100",
-                        "id": "/computes/h100",
-                        "vm_size": "Standard_ND96isr_H100_v5",
-                        "min_nodes": 0,
-                        "max_nodes": 4,
-                        "gpus_per_node": 8,
-                        "vcpus_per_node": 96,
-                        "priority": "Dedicated",
-                    },
-                },
-            },
-        },
-    }
+    _outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def outputs(self, stack: str = "dev") -> dict[str, Any]:
+        if stack not in self._outputs:
+            self._outputs[stack] = offline_outputs(stack)
+        return copy.deepcopy(self._outputs[stack])
+
+    def project(self, stack: str = "dev", project: str = PROJECT) -> dict[str, Any]:
+        entry: dict[str, Any] = self.outputs(stack)["projects"][project]
+        return entry
+
+    def workspace_path(self, stack: str = "dev", project: str = PROJECT) -> str:
+        """The ARM id of the project's workspace: the prefix of every workspace request."""
+        return str(self.project(stack, project)["workspace_id"])
+
+    def cluster_id(self, cluster: str = "a100", stack: str = "dev", project: str = PROJECT) -> str:
+        return str(self.project(stack, project)["clusters"][cluster]["id"])
+
+    def target(self, stack: str = "dev", project: str = PROJECT) -> Target:
+        return resolve_target(self.outputs(stack), stack, project)
+
+
+def in_region(outputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """The same stack in another region (the example stacks are in westeurope): the environment and
+    the projects whose workspace is in the environment's region move; one that chose its own
+    region (maas-lab) stays."""
+    for project in outputs["projects"].values():
+        if project.get("location") == outputs["location"]:
+            project["location"] = region
+    outputs["location"] = region
+    return outputs

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from stackdata import RECIPES
-from test_recipes_and_checks import TARGET, write_variant
+from test_recipes_and_checks import write_variant
 
 from jobs.build import build_job
 from jobs.checks import RECIPE_MANAGED_INPUTS, check_recipe
@@ -15,12 +15,13 @@ from jobs.components import PINNED_VERSIONS, pinned_component, spec_file
 from jobs.errors import JobsError
 from jobs.recipes import load_recipe
 from jobs.render import rest_body
+from jobs.targets import Target
 
 
-def node_inputs(path: Path) -> dict[str, Any]:
+def node_inputs(path: Path, target: Target) -> dict[str, Any]:
     loaded = load_recipe(path)
-    placement = check_recipe(loaded, TARGET)
-    built = build_job(loaded, TARGET, placement.cluster, placement.gpus_per_node, "0123abc")
+    placement = check_recipe(loaded, target)
+    built = build_job(loaded, target, placement.cluster, placement.gpus_per_node, "0123abc")
     inputs: dict[str, Any] = rest_body(built)["properties"]["jobs"]["finetune"]["inputs"]
     return inputs
 
@@ -37,20 +38,20 @@ def test_every_pin_has_its_table_and_carries_the_recipe_managed_inputs(name: str
     assert set(RECIPE_MANAGED_INPUTS) - set(component.inputs) == set()
 
 
-def test_a_boolean_extra_input_is_sent_as_the_components_enum(tmp_path: Path) -> None:
+def test_a_boolean_extra_input_is_sent_as_the_components_enum(tmp_path: Path, target: Target) -> None:
     path = write_variant(tmp_path, "phi3-mini-chat-lora", {"extra_inputs.apply_early_stopping": True})
-    inputs = node_inputs(path)
+    inputs = node_inputs(path, target)
     # The enum is "true"/"false"; str(True) would be "True", which the component refuses.
     assert inputs["apply_early_stopping"] == {"job_input_type": "literal", "value": "true"}
 
 
-def test_a_file_extra_input_is_sent_as_a_uri_file_input(tmp_path: Path) -> None:
+def test_a_file_extra_input_is_sent_as_a_uri_file_input(tmp_path: Path, target: Target) -> None:
     path = write_variant(
         tmp_path,
         "phi3-mini-chat-lora",
         {"extra_inputs.deepspeed": "azureml:ds-zero2:1", "extra_inputs.evaluation_config": "azureml:ev:2"},
     )
-    inputs = node_inputs(path)
+    inputs = node_inputs(path, target)
     assert inputs["deepspeed"] == {"job_input_type": "uri_file", "uri": "azureml:ds-zero2:1"}
     assert inputs["evaluation_config"] == {"job_input_type": "uri_file", "uri": "azureml:ev:2"}
 
@@ -71,11 +72,11 @@ def test_a_file_extra_input_is_sent_as_a_uri_file_input(tmp_path: Path) -> None:
     ],
 )
 def test_extra_inputs_are_checked_against_the_pinned_table(
-    tmp_path: Path, edit: dict[str, Any], expected: str
+    tmp_path: Path, target: Target, edit: dict[str, Any], expected: str
 ) -> None:
     path = write_variant(tmp_path, "phi3-mini-chat-lora", edit)
     with pytest.raises(JobsError) as raised:
-        check_recipe(load_recipe(path), TARGET)
+        check_recipe(load_recipe(path), target)
     assert expected in str(raised.value)
     assert str(raised.value).startswith(f"{path}: ")
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fake_azure import FakeAzure
 from fake_cli import factory, run
-from stackdata import CLUSTER_ID, stack_outputs
 
 from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR, main
 from jobs.deploy import new_traffic
@@ -19,8 +18,10 @@ from jobs.deploy import new_traffic
 MODEL = "llama31-8b-chat-ft:3"
 NEW = "llama31-8b-chat-ft-v3"  # the default deployment name of MODEL
 A100 = "Standard_NC24ads_A100_v4"
-SCOPE = CLUSTER_ID.removesuffix("/computes/a100")
-ENDPOINT_PATH = f"{SCOPE}/onlineEndpoints/nlp-chat"
+
+
+def endpoint_path(fake: FakeAzure) -> str:
+    return f"{fake.workspace_id}/onlineEndpoints/nlp-chat"
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +37,7 @@ def live_endpoint(
     """An endpoint already serving: deployment `blue` (and any others named in `traffic`)."""
     traffic = {"blue": 100} if traffic is None else traffic
     fake.online["nlp-chat"] = {
-        "id": ENDPOINT_PATH,
+        "id": endpoint_path(fake),
         "name": "nlp-chat",
         "location": "westeurope",
         "tags": tags or {"project": "nlp-research"},
@@ -51,13 +52,13 @@ def live_endpoint(
     }
     for name in traffic:
         fake.online[f"nlp-chat/deployments/{name}"] = {
-            "id": f"{ENDPOINT_PATH}/deployments/{name}",
+            "id": f"{endpoint_path(fake)}/deployments/{name}",
             "name": name,
             "location": "westeurope",
             "sku": {"name": "Default", "capacity": 1},
             "properties": {
                 "endpointComputeType": "Managed",
-                "model": f"{SCOPE}/models/llama31-8b-chat-ft/versions/2",
+                "model": f"{fake.workspace_id}/models/llama31-8b-chat-ft/versions/2",
                 "instanceType": A100,
                 "provisioningState": "Succeeded",
                 "scaleSettings": {"scaleType": "Default"},
@@ -76,7 +77,7 @@ def deploy(fake: FakeAzure, outputs_file: Path, *extra: str, model: str = MODEL)
 def writes(fake: FakeAzure) -> list[tuple[str, str]]:
     """Every request that changes something, in order (LRO polls and GETs left out)."""
     return [
-        (r.method, r.path.removeprefix(ENDPOINT_PATH) or "/")
+        (r.method, r.path.removeprefix(endpoint_path(fake)) or "/")
         for r in fake.requests
         if r.method in ("PUT", "DELETE") or r.path.startswith("/score/")
     ]
@@ -105,7 +106,7 @@ def test_a_new_endpoint_is_created_empty_then_the_deployment_then_traffic(
     assert first.body["tags"] == {"project": "nlp-research", "environment": "dev", "git_commit": "0123abc"}
     properties = deployment.body["properties"]
     assert properties["instanceType"] == A100
-    assert properties["model"] == f"{SCOPE}/models/llama31-8b-chat-ft/versions/3"
+    assert properties["model"] == f"{fake.workspace_id}/models/llama31-8b-chat-ft/versions/3"
     assert properties["appInsightsEnabled"] is True
     assert properties["livenessProbe"]["initialDelay"] == "PT10M"  # 600 s: LLM weights load slowly
     assert properties["readinessProbe"]["initialDelay"] == "PT10M"
@@ -375,38 +376,35 @@ def test_dry_run_prints_every_rest_body_without_network(fake: FakeAzure, outputs
     assert deployment["properties"]["livenessProbe"]["initialDelay"] == "PT10M"
 
 
-def prod_outputs(tmp_path: Path) -> Path:
-    outputs = stack_outputs()
-    outputs["environment"] = "prod"
-    outputs["registry"]["name"] = "mlpprdreg"
-    path = tmp_path / "prod.json"
-    path.write_text(json.dumps(outputs))
-    return path
-
-
-def run_prod(fake: FakeAzure, tmp_path: Path, *argv: str) -> tuple[int, str, str]:
+def run_prod(fake: FakeAzure, prod_outputs_file: Path, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    args = [*argv, "--stack", "prod", "--project", "nlp-research", "--outputs", str(prod_outputs(tmp_path))]
+    args = [*argv, "--stack", "prod", "--project", "nlp-research", "--outputs", str(prod_outputs_file)]
     code = main(args, client_factory=factory(fake), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
-def test_prod_refuses_a_model_that_is_not_in_its_registry(fake: FakeAzure, tmp_path: Path) -> None:
+# The registry the prod stack creates (its real plan), which dev references.
+PROD_REGISTRY = "mlr-mlp-prd-0a71"
+
+
+def test_prod_refuses_a_model_that_is_not_in_its_registry(fake: FakeAzure, prod_outputs_file: Path) -> None:
     code, out, err = run_prod(
-        fake, tmp_path, "deploy", MODEL, "--endpoint", "nlp-chat", "--instance-type", A100
+        fake, prod_outputs_file, "deploy", MODEL, "--endpoint", "nlp-chat", "--instance-type", A100
     )
     assert code == EXIT_USER_ERROR and out == ""
-    assert "prod is a production environment: deploy from its registry 'mlpprdreg'" in err
+    assert f"prod is a production environment: deploy from its registry '{PROD_REGISTRY}'" in err
     assert "azml-jobs promote llama31-8b-chat-ft:3" in err
     assert not fake.requests
 
 
-def test_prod_deploys_from_its_registry_with_public_access_disabled(fake: FakeAzure, tmp_path: Path) -> None:
-    fake.registries.add("mlpprdreg")
-    fake.registry_models["mlpprdreg"] = {"llama31-8b-chat-ft/3": {}}
-    model = "azureml://registries/mlpprdreg/models/llama31-8b-chat-ft/versions/3"
+def test_prod_deploys_from_its_registry_with_public_access_disabled(
+    fake: FakeAzure, prod_outputs_file: Path
+) -> None:
+    fake.registries.add(PROD_REGISTRY)
+    fake.registry_models[PROD_REGISTRY] = {"llama31-8b-chat-ft/3": {}}
+    model = f"azureml://registries/{PROD_REGISTRY}/models/llama31-8b-chat-ft/versions/3"
     code, _, err = run_prod(
-        fake, tmp_path, "deploy", model, "--endpoint", "nlp-chat", "--instance-type", A100
+        fake, prod_outputs_file, "deploy", model, "--endpoint", "nlp-chat", "--instance-type", A100
     )
     assert code == 0, err
     first, deployment, _ = (r for r in fake.requests if r.method == "PUT" and "/onlineEndpoints/" in r.path)
@@ -414,7 +412,8 @@ def test_prod_deploys_from_its_registry_with_public_access_disabled(fake: FakeAz
     assert first.body["properties"]["publicNetworkAccess"] == "Disabled"
     assert deployment.body["properties"]["model"] == model
     assert any(
-        r.path.endswith("/registries/mlpprdreg/models/llama31-8b-chat-ft/versions/3") for r in fake.requests
+        r.path.endswith(f"/registries/{PROD_REGISTRY}/models/llama31-8b-chat-ft/versions/3")
+        for r in fake.requests
     )
 
 
@@ -472,7 +471,7 @@ def test_an_unregistered_model_is_refused_before_any_write(fake: FakeAzure, outp
     assert f"looking up model {MODEL}: not found in workspace 'mlw-mlp-dev-nlp-research'" in err
     assert writes(fake) == []
     first = next(r for r in fake.requests if "/workspaces/" in r.path)
-    assert (first.method, first.path) == ("GET", f"{SCOPE}/models/llama31-8b-chat-ft/versions/3")
+    assert (first.method, first.path) == ("GET", f"{fake.workspace_id}/models/llama31-8b-chat-ft/versions/3")
 
 
 @pytest.mark.parametrize(

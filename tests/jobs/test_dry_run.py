@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from stackdata import CLUSTER_ID, RECIPES
+from stackdata import RECIPES, Planned
 
 from jobs.cli import main
 
@@ -45,21 +45,30 @@ def rest_body(rendered: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_dry_run_is_byte_identical_and_matches_golden(
-    name: str, outputs_file: Path, serverless_outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+    name: str,
+    outputs_file: Path,
+    serverless_outputs_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """After an intended change: `pytest tests/jobs/test_dry_run.py --update-expected`, then review."""
     outputs = serverless_outputs_file if name == "llama-serverless" else outputs_file
     first = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)
     second = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)
     assert first == second
+    if request.config.getoption("--update-expected"):
+        (GOLDEN / f"{name}.txt").write_text(first)
     assert first == (GOLDEN / f"{name}.txt").read_text()
 
 
-def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalog_body_targets_the_cluster(
+    outputs_file: Path, planned: Planned, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = rest_body(dry_run(RECIPES / "phi3-mini-chat-lora.yaml", outputs_file, monkeypatch))
     properties = body["properties"]
     assert isinstance(properties, dict)
     assert properties["jobType"] == "Pipeline"
-    assert properties["computeId"] == CLUSTER_ID
+    assert properties["computeId"] == planned.cluster_id("a100")
     node = properties["jobs"]["finetune"]
     assert (
         node["componentId"]
@@ -74,7 +83,7 @@ def test_catalog_body_targets_the_cluster(outputs_file: Path, monkeypatch: pytes
         "value": "${{parent.outputs.trained_model}}",
     }
     inputs = node["inputs"]
-    assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "4"  # Standard_NC96ads_A100_v4
+    assert inputs["number_of_gpu_to_use_finetuning"]["value"] == "1"  # Standard_NC24ads_A100_v4
     assert inputs["compute_finetune"]["value"] == "a100"
     assert inputs["mlflow_model_path"]["uri"] == (
         "azureml://registries/azureml/models/Phi-3-mini-4k-instruct/versions/15"

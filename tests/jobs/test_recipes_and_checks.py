@@ -1,22 +1,18 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from stackdata import RECIPES, SERVERLESS_REGION, stack_outputs
+from stackdata import RECIPES, SERVERLESS_REGION, Planned, in_region
 
 from jobs.checks import Placement, check_against_registry, check_recipe, parse_allow_list
 from jobs.errors import JobsError
 from jobs.recipes import load_recipe
-from jobs.targets import coerce_integral_floats, load_stack_outputs, resolve_target
-
-TARGET = resolve_target(coerce_integral_floats(stack_outputs()), "dev", "nlp-research")
-SERVERLESS_TARGET = resolve_target(
-    coerce_integral_floats(stack_outputs(SERVERLESS_REGION)), "dev", "nlp-research"
-)
+from jobs.targets import Target, coerce_integral_floats, load_stack_outputs, resolve_target
 
 
 def write_variant(tmp_path: Path, example: str, edit: dict[str, Any]) -> Path:
@@ -117,11 +113,11 @@ BAD_RECIPES = [
     ("example", "edit", "expected"), BAD_RECIPES, ids=[case[2][:40] for case in BAD_RECIPES]
 )
 def test_bad_recipe_names_file_and_field(
-    tmp_path: Path, example: str, edit: dict[str, Any], expected: str
+    tmp_path: Path, target: Target, example: str, edit: dict[str, Any], expected: str
 ) -> None:
     path = write_variant(tmp_path, example, edit)
     with pytest.raises(JobsError) as raised:
-        check_recipe(load_recipe(path), TARGET)
+        check_recipe(load_recipe(path), target)
     assert f"{path}: {expected}" in str(raised.value)
 
 
@@ -140,10 +136,15 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("example", ["phi3-mini-chat-lora", "llama-sft-custom", "llama-serverless"])
-def test_examples_are_valid(example: str) -> None:
-    target = SERVERLESS_TARGET if example == "llama-serverless" else TARGET
-    placement = check_recipe(load_recipe(RECIPES / f"{example}.yaml"), target)
-    expected_gpus = 0 if example == "llama-serverless" else 4  # Standard_NC96ads_A100_v4 per infra.skus
+def test_examples_are_valid(planned: Planned, example: str) -> None:
+    outputs = planned.outputs("dev")
+    if example == "llama-serverless":
+        outputs = in_region(outputs, SERVERLESS_REGION)
+    placement = check_recipe(
+        load_recipe(RECIPES / f"{example}.yaml"), resolve_target(outputs, "dev", "nlp-research")
+    )
+    # Standard_NC24ads_A100_v4 has one A100 (Microsoft Learn, NC A100 v4 series); serverless: none of ours
+    expected_gpus = 0 if example == "llama-serverless" else 1
     assert placement.gpus_per_node == expected_gpus
 
 
@@ -159,16 +160,16 @@ class FakeRegistry:
         return self.inputs
 
 
-def test_allow_list_rejects_the_cluster_vm_size() -> None:
+def test_allow_list_rejects_the_cluster_vm_size(target: Target) -> None:
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
-    placement = check_recipe(loaded, TARGET)
-    registry = FakeRegistry("['Standard_NC24ads_A100_v4', 'Standard_ND96asr_v4']", {})
+    placement = check_recipe(loaded, target)
+    registry = FakeRegistry("['Standard_NC96ads_A100_v4', 'Standard_ND96asr_v4']", {})
     with pytest.raises(JobsError) as raised:
         check_against_registry(loaded, placement, registry)
     message = str(raised.value)
     assert (
         f"{loaded.source}: cluster: Phi-3-mini-4k-instruct 15 cannot be fine-tuned on "
-        "Standard_NC96ads_A100_v4" in message
+        "Standard_NC24ads_A100_v4" in message
     )
     # Every input we send that the registry's component lacks is reported with its recipe field.
     assert (
@@ -177,34 +178,49 @@ def test_allow_list_rejects_the_cluster_vm_size() -> None:
     )
 
 
-def test_allow_list_accepts_the_cluster_and_matching_component() -> None:
+def test_allow_list_accepts_the_cluster_and_matching_component(target: Target) -> None:
     from jobs.components import pinned_component
 
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
-    placement: Placement = check_recipe(loaded, TARGET)
+    placement: Placement = check_recipe(loaded, target)
     component = pinned_component("chat_completion_pipeline", "0.0.82")
     assert component is not None
     inputs = {name: spec.type for name, spec in component.inputs.items()}
-    check_against_registry(loaded, placement, FakeRegistry('["standard_nc96ads_a100_v4"]', inputs))
+    check_against_registry(loaded, placement, FakeRegistry('["standard_nc24ads_a100_v4"]', inputs))
     assert parse_allow_list('["A", "B"]') == ["A", "B"]
 
 
-def test_target_errors_list_valid_names(outputs_file: Path) -> None:
-    outputs = load_stack_outputs("dev", outputs_file)
-    assert outputs["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"] == 2
-    assert isinstance(outputs["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"], int)
-    with pytest.raises(JobsError, match="valid projects: nlp-research, vision"):
+def test_target_errors_list_valid_names(tmp_path: Path, planned: Planned) -> None:
+    outputs = planned.outputs("dev")
+    projects = ", ".join(sorted(outputs["projects"]))  # nlp-research, vision-lab, ...
+    with pytest.raises(
+        JobsError, match=f"no project 'nlp' in environment 'dev'; valid projects: {projects}$"
+    ):
         resolve_target(outputs, "dev", "nlp")
     with pytest.raises(JobsError, match="for environment 'dev', not 'prod'"):
         resolve_target(outputs, "prod", "nlp-research")
-    vision = resolve_target(outputs, "dev", "vision")
-    with pytest.raises(JobsError, match="has 2 clusters; name one with `cluster:` \\(h100, t4\\)"):
-        vision.cluster(None)
-    assert TARGET.cluster(None).name == "a100"
+    nlp = resolve_target(outputs, "dev", "nlp-research")
+    with pytest.raises(JobsError, match="has 2 clusters; name one with `cluster:` \\(a100, t4-eval\\)"):
+        nlp.cluster(None)
+    with pytest.raises(JobsError, match="has no cluster 'v100'; valid clusters: a100, t4-eval"):
+        nlp.cluster("v100")
+    assert resolve_target(outputs, "dev", "vision-lab").cluster(None).name == "t4-spot"  # its only one
 
 
-def test_offline_outputs_come_from_the_real_infra_plan() -> None:
+def test_numbers_that_arrive_as_floats_are_read_as_integers(tmp_path: Path, planned: Planned) -> None:
+    outputs = planned.outputs("dev")
+    outputs["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"] = 2.0  # as some runtimes return it
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    read = load_stack_outputs("dev", path)
+    assert read["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"] == 2
+    assert isinstance(read["projects"]["nlp-research"]["clusters"]["a100"]["max_nodes"], int)
+    assert resolve_target(read, "dev", "nlp-research").cluster("a100").max_nodes == 2
+
+
+def test_offline_outputs_come_from_the_real_infra_plan(planned: Planned) -> None:
     outputs = load_stack_outputs("dev", offline=True)
+    assert outputs == planned.outputs("dev")
     target = resolve_target(outputs, "dev", "nlp-research")
     cluster = target.cluster("a100")
     assert cluster.id == (
@@ -233,17 +249,17 @@ def test_pulumi_cli_is_used_when_available() -> None:
         load_stack_outputs("dev", pulumi_available=lambda: False)
 
 
-def test_a_table_that_disagrees_with_the_registry_on_a_type_is_reported() -> None:
+def test_a_table_that_disagrees_with_the_registry_on_a_type_is_reported(target: Target) -> None:
     from jobs.components import pinned_component
 
     loaded = load_recipe(RECIPES / "phi3-mini-chat-lora.yaml")
-    placement = check_recipe(loaded, TARGET)
+    placement = check_recipe(loaded, target)
     component = pinned_component("chat_completion_pipeline", "0.0.82")
     assert component is not None
     inputs = {name: spec.type for name, spec in component.inputs.items()}
     inputs["logging_steps"] = "string"  # as if the registry's copy changed under the same version
     with pytest.raises(JobsError) as raised:
-        check_against_registry(loaded, placement, FakeRegistry('["Standard_NC96ads_A100_v4"]', inputs))
+        check_against_registry(loaded, placement, FakeRegistry('["Standard_NC24ads_A100_v4"]', inputs))
     assert str(raised.value) == (
         f"{loaded.source}: extra_inputs.logging_steps: the registry's chat_completion_pipeline 0.0.82 "
         "declares input 'logging_steps' as string, jobs/component_specs says integer: re-transcribe the table"
@@ -278,30 +294,26 @@ def test_an_outputs_file_that_cannot_be_read_is_one_error(
     ],
     ids=["projects-a-list", "clusters-a-list", "max-nodes-text", "no-registry"],
 )
-def test_outputs_of_the_wrong_shape_are_one_error(change: Any) -> None:
-    outputs = copy.deepcopy(stack_outputs())
+def test_outputs_of_the_wrong_shape_are_one_error(planned: Planned, change: Any) -> None:
+    outputs = planned.outputs("dev")
     change(outputs)
-    with pytest.raises(JobsError, match=r"do not match docs/stack-outputs\.md"):
+    with pytest.raises(JobsError, match=r"^stack outputs do not match docs/stack-outputs\.md: \S"):
         resolve_target(outputs, "dev", "nlp-research")
 
 
-def test_environment_facts_come_from_the_stack_outputs_when_they_carry_them() -> None:
-    from infra.plan.offline import offline_outputs
-
-    outputs = offline_outputs("prod")  # the real program's outputs
-    target = resolve_target(coerce_integral_floats(outputs), "prod", "nlp-research")
+def test_environment_facts_come_from_the_stack_outputs_when_they_carry_them(planned: Planned) -> None:
+    target = resolve_target(coerce_integral_floats(planned.outputs("prod")), "prod", "nlp-research")
     assert target.facts is not None
+    # stacks/Pulumi.prod.yaml: production, private, 384 vCPUs of the A100 family
     assert (target.facts.production, target.facts.public_network_access) == (True, False)
     assert target.facts.gpu_quota["StandardNCADSA100v4Family"] == 384
-    older = {
-        k: v
-        for k, v in stack_outputs().items()
-        if k not in ("production", "public_network_access", "gpu_quota")
-    }
+    older = planned.outputs("dev")
+    for key in ("production", "public_network_access", "gpu_quota"):  # a stack deployed before them
+        del older[key]
     assert resolve_target(older, "dev", "nlp-research").facts is None  # then the stack file is read
 
 
-def test_a_secret_without_a_vault_is_read_from_the_projects_own_vault() -> None:
+def test_a_secret_without_a_vault_is_read_from_the_projects_own_vault(target: Target) -> None:
     from jobs.recipes import KeyVaultSecret
 
     secret = KeyVaultSecret(secret="huggingface-token")
@@ -313,5 +325,4 @@ def test_a_secret_without_a_vault_is_read_from_the_projects_own_vault() -> None:
     assert named.uri("kvmlpdevnlpresearche009").startswith("https://kv-shared-tokens.vault.azure.net/")
     with pytest.raises(JobsError, match="names no vault and the stack outputs name no Key Vault"):
         secret.uri(None)
-    target = resolve_target(stack_outputs(), "dev", "nlp-research")
-    assert target.key_vault == "kvmlpdevnlpresearche009"
+    assert target.key_vault == "kvmlpdevnlpresearche009"  # the real plan's name of the project's vault

@@ -8,10 +8,10 @@ import re
 import shlex
 
 import pytest
-from stackdata import REPO, stack_outputs
+from stackdata import REPO, Planned
 
 from jobs.cli import EXIT_OK, EXIT_USER_ERROR, main
-from jobs.targets import coerce_integral_floats, environment_facts, resolve_target
+from jobs.targets import environment_facts, resolve_target
 
 RECIPE = "jobs/recipes/llama-serverless.yaml"
 A100 = "StandardNCADSA100v4Family"
@@ -49,24 +49,24 @@ def test_the_serverless_example_is_refused_from_a_westeurope_project() -> None:
     assert "it is offered from workspaces in: westus3" in message
 
 
-def test_the_target_is_in_its_projects_region_with_that_regions_quota() -> None:
-    outputs = stack_outputs()  # environment in westeurope
-    outputs.update(production=False, public_network_access=True, gpu_quota={A100: 96})
+def test_the_target_is_in_its_projects_region_with_that_regions_quota(planned: Planned) -> None:
+    outputs = planned.outputs("dev")  # environment in westeurope
+    outputs["gpu_quota"] = {A100: 96}
     outputs["gpu_quota_by_region"] = {"westus3": {A100: 48.0}}
-    outputs["projects"]["vision"]["location"] = "westus3"
-    outputs = coerce_integral_floats(outputs)
-    moved = resolve_target(outputs, "dev", "vision")
+    outputs["projects"]["vision-lab"]["location"] = "westus3"
+    moved = resolve_target(outputs, "dev", "vision-lab")
     assert moved.location == "westus3"
     assert moved.facts is not None and dict(moved.facts.gpu_quota) == {A100: 48}
     assert moved.facts.quota_key == "gpu_quota_by_region.westus3"  # what a refusal names
     # a project without its own location (outputs of an older stack) is in the environment's
+    del outputs["projects"]["nlp-research"]["location"]
     home = resolve_target(outputs, "dev", "nlp-research")
     assert home.location == "westeurope"
     assert home.facts is not None and dict(home.facts.gpu_quota) == {A100: 96}
     assert home.facts.quota_key == "gpu_quota"
     # a region without recorded quota has none: deployments there are refused for lack of it
-    outputs["projects"]["vision"]["location"] = "eastus"
-    elsewhere = resolve_target(outputs, "dev", "vision")
+    outputs["projects"]["vision-lab"]["location"] = "eastus"
+    elsewhere = resolve_target(outputs, "dev", "vision-lab")
     assert elsewhere.facts is not None and dict(elsewhere.facts.gpu_quota) == {}
 
 

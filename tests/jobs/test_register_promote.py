@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import finetune, run
-from stackdata import CLUSTER_ID, WORKSPACE
+from stackdata import Planned
 
 from jobs.cli import EXIT_USER_ERROR
-
-SCOPE = CLUSTER_ID.removesuffix("/computes/a100")
 
 
 def completed(fake: FakeAzure, outputs_file: Path, recipe: str) -> str:
@@ -42,7 +40,9 @@ def test_a_catalog_pipelines_trained_model_output_is_registered_with_lineage(
 
     assert code == 0, err
     path, body = model_put(fake)
-    assert path == f"{SCOPE}/models/phi3-mini-chat-lora-ft/versions/1"  # first version of the name
+    assert (
+        path == f"{fake.workspace_id}/models/phi3-mini-chat-lora-ft/versions/1"
+    )  # first version of the name
     properties = body["properties"]
     assert properties["modelType"] == "mlflow_model"
     assert properties["modelUri"] == f"azureml://jobs/{job}/outputs/trained_model"
@@ -123,46 +123,54 @@ def test_register_dry_run_reads_the_job_and_writes_nothing(fake: FakeAzure, outp
     # Reads only (the job, the base model's tags, its metrics); the workspace model is neither read
     # nor written.
     assert {r.method for r in fake.requests} <= {"GET", "POST"}
-    assert not any(f"/workspaces/{WORKSPACE}/models/" in r.path for r in fake.requests)
+    assert not any(f"{fake.workspace_id}/models/" in r.path for r in fake.requests)
 
 
-def registered(fake: FakeAzure) -> None:
-    fake.registries.add("mlpdevreg")
+@pytest.fixture
+def registry(planned: Planned) -> str:
+    """The environment's registry (the stack outputs' registry.name): dev shares prod's."""
+    return str(planned.outputs("dev")["registry"]["name"])
+
+
+def registered(fake: FakeAzure, registry: str) -> None:
+    fake.registries.add(registry)
     fake.models["llama31-8b-chat-ft/3"] = {"job": "ft-job-1", "workspace": "mlw-mlp-dev-nlp-research"}
 
 
 def test_promote_shares_the_workspace_model_into_the_environments_registry(
-    fake: FakeAzure, outputs_file: Path
+    fake: FakeAzure, outputs_file: Path, registry: str
 ) -> None:
-    registered(fake)
+    registered(fake, registry)
     code, out, err = run(fake, outputs_file, "promote", "llama31-8b-chat-ft:3")
     assert code == 0, err
     assert out == (
-        "importing llama31-8b-chat-ft:3 into registry mlpdevreg (the registry copies the model's files)\n"
-        "promoted llama31-8b-chat-ft:3 to azureml://registries/mlpdevreg/models/llama31-8b-chat-ft/versions/3\n"
+        f"importing llama31-8b-chat-ft:3 into registry {registry} (the registry copies the model's files)\n"
+        f"promoted llama31-8b-chat-ft:3 to azureml://registries/{registry}/models/llama31-8b-chat-ft/versions/3\n"
     )
     # The registry now holds it, with the workspace model's lineage (source workspace and job).
-    assert fake.registry_models["mlpdevreg"]["llama31-8b-chat-ft/3"]["job"] == "ft-job-1"
-    imported = next(r for r in fake.requests if r.path.endswith("/registries/mlpdevreg/import"))
+    assert fake.registry_models[registry]["llama31-8b-chat-ft/3"]["job"] == "ft-job-1"
+    imported = next(r for r in fake.requests if r.path.endswith(f"/registries/{registry}/import"))
     assert imported.body["properties"]["sourceAssetId"] == (
         f"azureml://locations/westeurope/workspaces/{fake.workspace_guid}/models/llama31-8b-chat-ft/versions/3"
     )
 
 
-def test_promote_refuses_to_overwrite_a_registry_version(fake: FakeAzure, outputs_file: Path) -> None:
-    registered(fake)
-    fake.registry_models["mlpdevreg"] = {"llama31-8b-chat-ft/3": {"job": "older"}}
+def test_promote_refuses_to_overwrite_a_registry_version(
+    fake: FakeAzure, outputs_file: Path, registry: str
+) -> None:
+    registered(fake, registry)
+    fake.registry_models[registry] = {"llama31-8b-chat-ft/3": {"job": "older"}}
     code, _, err = run(fake, outputs_file, "promote", "llama31-8b-chat-ft:3")
     assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
     assert "already exists: registry model versions cannot be overwritten" in err
-    assert fake.registry_models["mlpdevreg"]["llama31-8b-chat-ft/3"] == {"job": "older"}
+    assert fake.registry_models[registry]["llama31-8b-chat-ft/3"] == {"job": "older"}
     assert not any(r.path.endswith("/import") for r in fake.requests)
 
 
 def test_promote_of_a_model_missing_from_the_workspace_is_one_error(
-    fake: FakeAzure, outputs_file: Path
+    fake: FakeAzure, outputs_file: Path, registry: str
 ) -> None:
-    fake.registries.add("mlpdevreg")
+    fake.registries.add(registry)
     code, _, err = run(fake, outputs_file, "promote", "nope:1")
     assert code == EXIT_USER_ERROR and "looking up model nope:1: not found" in err
 

@@ -8,15 +8,10 @@ from pathlib import Path
 
 from fake_azure import FakeAzure, Fault
 from fake_cli import run
-from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
 from jobs.cli import EXIT_JOB_FAILED, EXIT_USER_ERROR
 
 META = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
-MODEL_ID = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices"
-    f"/workspaces/{WORKSPACE}/models/llama-ft/versions/1"
-)
 
 
 def fine_tuned(fake: FakeAzure) -> None:
@@ -50,7 +45,10 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     endpoint = puts[1].body
     assert endpoint["location"] == "westus3"
     assert endpoint["sku"]["name"] == "Consumption"
-    assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID
+    assert (
+        endpoint["properties"]["modelSettings"]["modelId"]
+        == f"{fake.workspace_id}/models/llama-ft/versions/1"
+    )
     assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
     assert "serverless endpoint llama-chat serves llama-ft:1 (billed per token)" in out
 
@@ -130,7 +128,10 @@ def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Pa
     assert not fake.requests
     bodies = [json.loads(part.split("\n", 1)[1]) for part in out.split("# PUT")[1:]]
     assert bodies[0] == {"properties": {"modelId": META}}
-    assert bodies[1]["properties"]["modelSettings"]["modelId"] == MODEL_ID
+    assert (
+        bodies[1]["properties"]["modelSettings"]["modelId"]
+        == f"{fake.workspace_id}/models/llama-ft/versions/1"
+    )
 
 
 def test_a_versioned_base_model_is_refused(fake: FakeAzure, serverless_outputs_file: Path) -> None:

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import dry_run, finetune, run
-from stackdata import CLUSTER_ID, REPO
-
-from infra.skus import require_sku
+from stackdata import REPO, Planned
 
 
 def puts(fake: FakeAzure) -> list[Any]:
@@ -26,14 +24,17 @@ def _without_git_properties(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _lines(body: dict[str, Any]) -> list[str]:
+def _lines(body: dict[str, Any], workspace_path: str) -> list[str]:
     # The SDK resolves `azureml:name:version` data references to ARM ids of the workspace's assets.
     text = json.dumps(body, indent=1, sort_keys=True)
-    scope = CLUSTER_ID.removesuffix("/computes/a100")
-    return re.sub(r'"azureml:([^:"]+):([^:"]+)"', rf'"{scope}/data/\1/versions/\2"', text).splitlines()
+    return re.sub(
+        r'"azureml:([^:"]+):([^:"]+)"', rf'"{workspace_path}/data/\1/versions/\2"', text
+    ).splitlines()
 
 
-def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: Path) -> None:
+def test_catalog_submission_body_matches_dry_run(
+    fake: FakeAzure, outputs_file: Path, planned: Planned, workspace_path: str
+) -> None:
     name, dry_body = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
 
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
@@ -47,13 +48,15 @@ def test_catalog_submission_body_matches_dry_run(fake: FakeAzure, outputs_file: 
     [put] = puts(fake)
     sent = put.body
     assert sent["properties"]["jobType"] == "Pipeline"
-    assert sent["properties"]["computeId"] == CLUSTER_ID
+    assert sent["properties"]["computeId"] == planned.cluster_id("a100")
     node = sent["properties"]["jobs"]["finetune"]
     assert node["componentId"].endswith("/components/chat_completion_pipeline/versions/0.0.82")
     assert node["inputs"]["num_nodes_finetune"]["value"] == "1"
     assert sent["properties"]["tags"]["project"] == "nlp-research"
     assert put.path.endswith(f"/jobs/{name}")
-    assert _lines(_without_git_properties(sent)) == _lines(_without_git_properties(dry_body))
+    assert _lines(_without_git_properties(sent), workspace_path) == _lines(
+        _without_git_properties(dry_body), workspace_path
+    )
     assert f"submitted: {name}" in out and f"https://ml.azure.com/runs/{name}" in out
 
 
@@ -127,7 +130,8 @@ def test_transient_faults_are_retried_without_double_submission(
     assert code == 0, err
     assert "https://ml.azure.com/runs/" in out
     assert fake.created == 1
-    assert len(puts(fake)) == 2  # the fault, then the retry (a 409 attach after a lost answer)
+    # The fault, then azure-core's retry: after a lost answer the same body updates the job it created.
+    assert len(puts(fake)) == 2
     assert fake.faults == []
 
 
@@ -161,7 +165,7 @@ def test_status_and_list(fake: FakeAzure, outputs_file: Path) -> None:
 
 
 def test_custom_submission_uploads_code_and_sends_the_command_job(
-    fake: FakeAzure, outputs_file: Path
+    fake: FakeAzure, outputs_file: Path, planned: Planned, workspace_path: str
 ) -> None:
     name, dry_body = dry_run(fake, outputs_file, "llama-sft-custom")
 
@@ -192,12 +196,12 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert put.path.endswith(f"/jobs/{name}")
     sent = put.body["properties"]
     assert sent["jobType"] == "Command"
-    assert sent["computeId"] == CLUSTER_ID
+    assert sent["computeId"] == planned.cluster_id("a100")
     assert sent["codeId"] == code_put.path  # the registered code version's ARM id
-    # One process per GPU of Standard_NC96ads_A100_v4 (infra/skus.py), on each of the 2 nodes.
+    # One process per GPU of the cluster's Standard_NC24ads_A100_v4 (one A100), on each of the 2 nodes.
     assert sent["distribution"] == {
         "distributionType": "PyTorch",
-        "processCountPerInstance": require_sku("Standard_NC96ads_A100_v4").gpus,
+        "processCountPerInstance": 1,
     }
     assert sent["resources"]["instanceCount"] == 2
     # The environment was registered from the pinned image and conda file, then referenced.
@@ -225,7 +229,9 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     dry_body["properties"]["codeId"] = code_put.path
     assert dry_body["properties"]["environmentId"] == "azureml:" + ":".join(env_put.path.split("/")[-3::2])
     dry_body["properties"]["environmentId"] = env_put.path
-    assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
+    assert _lines(_without_git_properties(put.body), workspace_path) == _lines(
+        _without_git_properties(dry_body), workspace_path
+    )
 
     # Same recipe, same code: attach without uploading again.
     blob_writes = sum(1 for r in fake.requests if r.method == "PUT" and r.path.startswith("/stmlp"))
@@ -235,7 +241,9 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
     assert fake.created == 1 and len(fake.codes) == 1
 
 
-def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+def test_serverless_submission_body_and_idempotency(
+    fake: FakeAzure, serverless_outputs_file: Path, workspace_path: str
+) -> None:
     outputs_file = serverless_outputs_file
     name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
 
@@ -254,13 +262,12 @@ def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_
         "uri": "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct/versions/4",
         "jobInputType": "mlflow_model",
     }
-    scope = CLUSTER_ID.removesuffix("/computes/a100")
     assert details["trainingData"] == {
-        "uri": f"{scope}/data/ultrachat-200k-train/versions/1",
+        "uri": f"{workspace_path}/data/ultrachat-200k-train/versions/1",
         "jobInputType": "uri_file",
     }
     assert details["validationData"] == {
-        "uri": f"{scope}/data/ultrachat-200k-validation/versions/1",
+        "uri": f"{workspace_path}/data/ultrachat-200k-validation/versions/1",
         "jobInputType": "uri_file",
     }
     assert details["hyperParameters"] == {
@@ -275,7 +282,9 @@ def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_
         "recipe": "llama-serverless",
         "git_commit": "0123abc",
     }
-    assert _lines(_without_git_properties(put.body)) == _lines(_without_git_properties(dry_body))
+    assert _lines(_without_git_properties(put.body), workspace_path) == _lines(
+        _without_git_properties(dry_body), workspace_path
+    )
 
     code, out, _ = finetune(fake, outputs_file, "llama-serverless")
     assert code == 0 and f"attached to existing job: {name}" in out
@@ -283,14 +292,10 @@ def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_
 
 
 def test_resubmitting_a_failed_recipe_reports_it_and_force_new_retrains(
-    fake: FakeAzure, outputs_file: Path
+    fake: FakeAzure, outputs_file: Path, workspace_path: str
 ) -> None:
-    from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
-
     name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
-    scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
-    workspace = f"{scope}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
-    fake.add_job(workspace, name, "Pipeline", "Failed")
+    fake.add_job(workspace_path, name, "Pipeline", "Failed")
     fake.errors[name] = "Disk quota exceeded"
 
     code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
@@ -387,3 +392,22 @@ def test_a_missing_login_is_one_line_without_credential_warnings(
     assert line.endswith("DefaultAzureCredential failed to retrieve a token from the included credentials.")
     # Without --verbose no SDK record reaches a handler (the root's, or Python's last resort).
     assert [record.name for record in caplog.records if record.name.startswith("azure")] == []
+
+
+def test_a_job_created_meanwhile_by_another_client_is_attached_to(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    name, _ = dry_run(fake, outputs_file, "phi3-mini-chat-lora")
+    fake.created_meanwhile.add(name)  # between our GET (404) and our PUT
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert f"attached to existing job: {name}" in out
+    assert fake.created == 0  # ours was refused: the job is the other client's
+
+
+def test_a_conflict_on_create_is_attached_to(fake: FakeAzure, outputs_file: Path) -> None:
+    # ARM's answer to a create that conflicts with a resource of the same name.
+    fake.faults.append(Fault("PUT", r"/jobs/", 409, after_success=True))
+    code, out, err = finetune(fake, outputs_file, "phi3-mini-chat-lora")
+    assert code == 0, err
+    assert "attached to existing job: " in out and fake.created == 1

@@ -238,6 +238,9 @@ def test_custom_submission_uploads_code_and_sends_the_command_job(
 def test_serverless_submission_body_and_idempotency(fake: FakeAzure, serverless_outputs_file: Path) -> None:
     outputs_file = serverless_outputs_file
     name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
+    # A Meta model: the workspace is subscribed to its marketplace offer (tests/jobs/test_marketplace.py).
+    meta = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+    fake.add_marketplace_subscription(CLUSTER_ID.removesuffix("/computes/a100"), "meta-llama", meta)
 
     code, out, err = finetune(fake, outputs_file, "llama-serverless")
 

@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     finetune.add_argument("--wait", action="store_true", help="follow the job until it ends")
     finetune.add_argument(
+        "--subscribe",
+        action="store_true",
+        help="serverless, non-Microsoft model: create the workspace's marketplace subscription to its offer "
+        "if it has none (accepts the offer's terms; Azure Marketplace bills its use)",
+    )
+    finetune.add_argument(
         "--cancel-on-interrupt", action="store_true", help="Ctrl-C cancels instead of detaching"
     )
 
@@ -351,19 +357,22 @@ def _finetune(
     )
     notes = mutable_data_notes(loaded)
     if args.dry_run:
+        from jobs.registry import dry_run_note
         from jobs.render import render_dry_run
 
-        skipped = "dry run: the registry was not read; compute allow-list and component inputs not checked"
-        out.write(render_dry_run(built, [skipped, *notes]))
+        out.write(render_dry_run(built, [dry_run_note(loaded), *notes]))
         return EXIT_OK
 
+    from jobs.maas import check_finetune
     from jobs.registry import check_registry
     from jobs.submit import WorkspaceJobs
 
     notes += check_registry(loaded, placement, lambda registry: factory(target, registry))
+    client = factory(target, None)
+    notes += check_finetune(loaded, target, client, out, subscribe=args.subscribe)
     for note in notes:
         out.write(f"note: {note}\n")
-    jobs = WorkspaceJobs(target, factory(target, None))
+    jobs = WorkspaceJobs(target, client)
     submission = jobs.submit(built)
     view = submission.job
     if submission.attached and view.status in UNSUCCESSFUL_STATUSES:

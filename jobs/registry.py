@@ -73,6 +73,21 @@ def check_registry(loaded: LoadedRecipe, placement: Placement, connect: Registry
     return []
 
 
+def dry_run_note(loaded: LoadedRecipe) -> str:
+    """What a dry run leaves unchecked: it reads neither the registries nor the workspace."""
+    recipe = loaded.recipe
+    if not isinstance(recipe, ServerlessRecipe):
+        return "dry run: the registry was not read; compute allow-list and component inputs not checked"
+    from jobs.maas import needs_subscription
+
+    if needs_subscription(recipe.model.registry):
+        return (
+            "dry run: the registry and the workspace were not read; model and the workspace's marketplace "
+            "subscription not checked"
+        )
+    return "dry run: the registry was not read; model not checked"
+
+
 def _brief(error: BaseException) -> str:
     text = str(getattr(error, "message", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__

@@ -28,6 +28,11 @@ It models the service's documented behaviour, not what our code expects:
   its name), with the metrics in `metrics`; an ARM token is required (401 otherwise), an unknown
   run answers 404 `RESOURCE_DOES_NOT_EXIST`, searches page with `next_page_token`; errors use
   MLflow's `{"error_code", "message"}` body (mlflow.org REST API; mlflow.exceptions for codes).
+- Marketplace subscriptions (model as a service): PUT and GET by name, and the workspace's list
+  (`GET .../workspaces/{ws}/marketplaceSubscriptions`, `value` + `nextLink`, continuation in
+  `$skip`: azure-rest-api-specs machinelearningservices mfe.json, MarketplaceSubscriptions_List
+  and its PaginationParameter). A serverless endpoint, or a FineTuning job, of a model outside
+  Microsoft's `azureml` registry is refused without a Subscribed subscription to its offer.
 - A pipeline job's registry component node is checked against that component version's inputs
   (the tables in jobs/component_specs, transcribed from Azure/azureml-assets): unknown inputs,
   missing required ones, literal vs URI input kinds and enum values are refused with 400 UserError.
@@ -341,6 +346,39 @@ class FakeAzure:
             time.sleep(0.01)
         return False
 
+    def add_marketplace_subscription(
+        self,
+        workspace_path: str,
+        name: str,
+        model_id: str,
+        status: str = "Subscribed",
+        provisioning_state: str = "Succeeded",
+    ) -> None:
+        """A subscription that exists before the test runs, e.g. made in the studio."""
+        self.marketplace[name] = {
+            "id": f"{workspace_path}/marketplaceSubscriptions/{name}",
+            "name": name,
+            "type": "Microsoft.MachineLearningServices/workspaces/marketplaceSubscriptions",
+            "properties": {
+                "modelId": model_id,
+                "marketplacePlan": {"publisherId": "publisher", "offerId": "offer", "planId": "plan"},
+                "marketplaceSubscriptionStatus": status,
+                "provisioningState": provisioning_state,
+            },
+        }
+
+    def subscribed(self, model_id: str) -> bool:
+        """Whether the workspace may use `model_id`'s offer: Microsoft's own models need no
+        subscription; others a Subscribed one to the model id without version."""
+        offer = re.sub(r"/versions/[^/]+$", "", model_id)
+        if offer.startswith("azureml://registries/azureml/"):
+            return True
+        return any(
+            s["properties"]["modelId"] == offer
+            and s["properties"]["marketplaceSubscriptionStatus"] == "Subscribed"
+            for s in self.marketplace.values()
+        )
+
     def status(self, name: str, default: str) -> str:
         timeline = self.timelines.get(name)
         return timeline[0] if timeline else default
@@ -419,14 +457,17 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 self.headers_out = {**error_headers(status), **self.headers_out}
             self._reply(status, answer, self.headers_out)
 
-        def _page(self, path: str, items: list[Any], size: int | None = None) -> dict[str, Any]:
-            """One page of `items` and, when more remain, the `nextLink` the SDK follows as is."""
+        def _page(
+            self, path: str, items: list[Any], size: int | None = None, token: str = "$skipToken"
+        ) -> dict[str, Any]:
+            """One page of `items` and, when more remain, the `nextLink` the SDK follows as is;
+            `token` is the list's continuation query parameter."""
             size = size or fake.page_size
-            start = int(self.query.get("$skipToken", ["0"])[0])
+            start = int(self.query.get(token, ["0"])[0])
             page: dict[str, Any] = {"value": items[start : start + size]}
             if start + size < len(items):
-                kept = {k: v[0] for k, v in self.query.items() if k != "$skipToken"}
-                query = urlencode({**kept, "$skipToken": str(start + size)})
+                kept = {k: v[0] for k, v in self.query.items() if k != token}
+                query = urlencode({**kept, token: str(start + size)})
                 page["nextLink"] = f"{fake.url}{path}?{query}"
             return page
 
@@ -456,6 +497,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
             if history and method == "GET":
                 return self._history(path, history.group(1), (history.group(2) or "").strip("/"))
+            if re.search(r"/workspaces/[^/]+/marketplaceSubscriptions$", path) and method == "GET":
+                return 200, self._page(path, list(fake.marketplace.values()), token="$skip")
             maas = re.search(
                 r"/workspaces/[^/]+/(marketplaceSubscriptions|serverlessEndpoints)/([^/]+)$", path
             )
@@ -812,8 +855,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
                     return 400, error_body(400, f"model {model_id} not found in the workspace")
                 base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")
-                subscribed = {s["properties"]["modelId"] for s in fake.marketplace.values()}
-                if base and not base.startswith("azureml://registries/azureml/") and base not in subscribed:
+                if base and not fake.subscribed(base):
                     return 400, error_body(
                         400, f"No marketplace subscription for {base}", "MarketplaceSubscriptionRequired"
                     )
@@ -1080,7 +1122,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     fake.add_job(workspace_path_of(self.path), name, body["properties"]["jobType"], "Running")
                 if name in fake.jobs:
                     return self._job_update(name, body["properties"])
-                refusal = self._check_pipeline(body["properties"])
+                refusal = self._check_pipeline(body["properties"]) or self._check_finetuning(
+                    body["properties"]
+                )
                 if refusal:
                     return 400, error_body(400, refusal)
                 properties = dict(body["properties"])
@@ -1110,6 +1154,19 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 if key in sent:
                     resource["properties"][key] = sent[key]
             return 200, resource
+
+        def _check_finetuning(self, properties: dict[str, Any]) -> str | None:
+            """Serverless fine-tuning of a non-Microsoft model is billed through its marketplace
+            subscription (Microsoft Learn, "Fine-tune models using serverless APIs", "Cost for
+            non-Microsoft models"), so without a Subscribed one the job cannot run. Whether the
+            service refuses the submission or fails the job, and with which error, is not
+            documented: the fake refuses the submission, with an error text of its own."""
+            if properties.get("jobType") != "FineTuning":
+                return None
+            model = properties["fineTuningDetails"]["model"]["uri"]
+            if fake.subscribed(model):
+                return None
+            return f"No Subscribed marketplace subscription in this workspace for {model}"
 
         def _check_pipeline(self, properties: dict[str, Any]) -> str | None:
             """The service's validation of registry component nodes against the component's inputs."""

@@ -82,6 +82,30 @@ def test_a_refused_subscription_stops_before_the_endpoint(
     assert not any(r.method == "PUT" and "/serverlessEndpoints/" in r.path for r in fake.requests)
 
 
+def test_an_existing_subscription_to_the_offer_is_used_not_created_again(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # e.g. made by `finetune --subscribe`, or in the studio under a name of its own.
+    fine_tuned(fake)
+    fake.add_marketplace_subscription(fake.workspace_id, "llama-from-studio", META)
+    code, _, err = deploy(fake, serverless_outputs_file, "--wait")
+    assert code == 0, err
+    assert [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PUT"] == ["serverlessEndpoints"]
+
+
+def test_a_suspended_subscription_is_refused_before_the_endpoint(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fine_tuned(fake)
+    fake.add_marketplace_subscription(fake.workspace_id, "llama-from-studio", META, "Suspended")
+    code, _, err = deploy(fake, serverless_outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert err.startswith(
+        f"error: the workspace's marketplace subscription llama-from-studio to {META} is Suspended"
+    )
+    assert not any(r.method == "PUT" for r in fake.requests)
+
+
 def test_a_region_without_the_model_is_refused_before_any_request(
     fake: FakeAzure, outputs_file: Path
 ) -> None:

@@ -246,6 +246,9 @@ def test_serverless_submission_body_and_idempotency(
 ) -> None:
     outputs_file = serverless_outputs_file
     name, dry_body = dry_run(fake, outputs_file, "llama-serverless")
+    # A Meta model: the workspace is subscribed to its marketplace offer (tests/jobs/test_marketplace.py).
+    meta = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+    fake.add_marketplace_subscription(workspace_path, "meta-llama", meta)
 
     code, out, err = finetune(fake, outputs_file, "llama-serverless")
 

@@ -59,6 +59,27 @@ def test_every_third_party_import_of_the_example_is_pinned_in_its_environment() 
     assert {"torch", "transformers", "azureml-mlflow"} <= set(pinned)
 
 
+# The transformers releases the transformers flavor of mlflow-skinny 3.15.0 supports
+# (mlflow/ml_package_versions.py in its wheel: "transformers" -> "models" -> minimum/maximum).
+MLFLOW_SKINNY = "3.15.0"
+MLFLOW_TRANSFORMERS_RANGE = ("4.43.4", "5.14.1")
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_transformers_is_a_release_the_pinned_mlflow_flavor_supports() -> None:
+    pinned = pinned_pip_packages()
+    # The range below is mlflow-skinny 3.15.0's: a new mlflow pin needs its range read again.
+    assert pinned["mlflow-skinny"] == MLFLOW_SKINNY
+    low, high = (release(v) for v in MLFLOW_TRANSFORMERS_RANGE)
+    assert low <= release(pinned["transformers"]) <= high, (
+        f"transformers {pinned['transformers']} is outside the {MLFLOW_TRANSFORMERS_RANGE} that "
+        f"mlflow-skinny {MLFLOW_SKINNY}'s transformers flavor supports"
+    )
+
+
 def test_secret_references_are_resolved_at_startup_and_only_those() -> None:
     train = load_example()
     uri = "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"

@@ -10,11 +10,15 @@ Sources, per model:
 - Phi-3.5-mini-instruct: its catalog metadata in Azure/azureml-assets
   (assets/models/system/phi-3.5-mini-128k-instruct/spec.yaml at 4b41f8ccbc01,
   system_metadata.maasFinetuning.maasFinetuningDeployRegions).
-- Meta-Llama-3.1-8B-Instruct: "How to use the Meta Llama family of models with Azure Machine
-  Learning studio" (learn.microsoft.com/azure/machine-learning/how-to-deploy-models-llama) lists
-  the regions where its serverless offer exists at all. Fine-tuning may be offered in fewer of them:
-  a workspace outside this list is certainly refused, one inside it can still be refused by the
-  service. No European region other than Sweden Central is in it.
+- Meta-Llama-3.1-8B-Instruct: Learn's "Region availability for models in serverless API
+  deployments" (MicrosoftDocs/azure-ai-docs articles/ai-foundry/includes/region-availability-maas.md,
+  Meta Llama models, "Hub/Project Region for Fine tuning"): West US 3 only. Its serverless offer
+  exists in more regions (East US, East US 2, North Central US, South Central US, West US, West
+  US 3, Sweden Central), but those are the regions for deploying the catalog model itself.
+
+A fine-tuned model deploys to a serverless endpoint only in a region that also offers fine-tuning
+of its base model (Learn, "Fine-tune models using standard deployments", "Cross region
+deployment"), so `deploy-serverless` checks the same facts (jobs/maas.py).
 
 A model that is not listed is not checked here (a note says so); the service decides.
 """
@@ -27,9 +31,7 @@ SERVERLESS_FINETUNING_REGIONS: Mapping[str, frozenset[str]] = {
     "Phi-3.5-mini-instruct": frozenset(
         {"eastus2", "eastus", "northcentralus", "westus3", "westus", "southcentralus"}
     ),
-    "Meta-Llama-3.1-8B-Instruct": frozenset(
-        {"eastus", "eastus2", "northcentralus", "southcentralus", "westus", "westus3", "swedencentral"}
-    ),
+    "Meta-Llama-3.1-8B-Instruct": frozenset({"westus3"}),
 }
 
 

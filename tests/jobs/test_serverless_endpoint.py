@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fake_azure import FakeAzure, Fault
 from fake_cli import run
-from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, stack_outputs
 
 from jobs.cli import EXIT_JOB_FAILED, EXIT_USER_ERROR
 
@@ -91,6 +91,20 @@ def test_a_region_without_the_model_is_refused_before_any_request(
     code, out, err = deploy(fake, outputs_file)  # westeurope
     assert code == EXIT_USER_ERROR and out == ""
     assert "serverless deployment of Meta-Llama-3.1-8B-Instruct is not offered in westeurope" in err
+    assert not fake.requests
+
+
+def test_llama_fine_tunes_deploy_only_where_its_fine_tuning_is_offered(fake: FakeAzure, tmp_path: Path) -> None:
+    # East US offers the catalog Llama 3.1 8B serverless, but fine-tuning it only West US 3
+    # (Learn, region-availability-maas), and a fine-tuned model deploys only where its base
+    # model's fine-tuning is offered.
+    fine_tuned(fake)
+    outputs = tmp_path / "outputs-eastus.json"
+    outputs.write_text(json.dumps(stack_outputs("eastus")))
+    code, out, err = deploy(fake, outputs)
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "serverless deployment of Meta-Llama-3.1-8B-Instruct is not offered in eastus" in err
+    assert "offered from workspaces in: westus3." in err
     assert not fake.requests
 
 

@@ -1,8 +1,11 @@
 """`deploy-serverless`: a serverless (model-as-a-service) fine-tune to a serverless endpoint.
 
-Serverless fine-tuning produces a model that is served by a serverless API endpoint, billed per
-token, not by a managed online deployment on GPUs (Microsoft Learn, "Deploy models as serverless
-APIs", MicrosoftDocs/azure-docs articles/machine-learning/how-to-deploy-models-serverless.md):
+Serverless fine-tuning produces a model that is served by a serverless API endpoint, not by a
+managed online deployment on GPUs (Microsoft Learn, "Deploy models as serverless APIs",
+MicrosoftDocs/azure-docs articles/machine-learning/how-to-deploy-models-serverless.md). A deployed
+fine-tuned model bills an hourly hosting fee for as long as its endpoint exists, requests or not,
+on top of its tokens (Learn, "Fine-tune models using standard deployments in Azure AI Foundry",
+"Deploy a fine-tuned model"; pricing on the deployment wizard's "Pricing and terms" tab):
 
 - a model from a non-Microsoft registry (anything but `azureml://registries/azureml/`) needs the
   workspace's marketplace subscription to its offer first: `workspaces/marketplaceSubscriptions`
@@ -116,4 +119,8 @@ def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO, *, wa
         return
     created = follow(poller, f"creating {label}", out)
     uri = getattr(created, "scoring_uri", None) or getattr(created, "inference_endpoint", None) or ""
-    out.write(f"serverless endpoint {plan.endpoint.name} serves {model} (billed per token)\n{uri}\n")
+    out.write(
+        f"serverless endpoint {plan.endpoint.name} serves {model}: a fine-tuned model bills an hourly hosting "
+        f"fee while the endpoint exists, plus its tokens (delete it when idle: az ml serverless-endpoint delete "
+        f"--name {plan.endpoint.name})\n{uri}\n"
+    )

@@ -52,7 +52,9 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     assert endpoint["sku"]["name"] == "Consumption"
     assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID
     assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
-    assert "serverless endpoint llama-chat serves llama-ft:1 (billed per token)" in out
+    # A deployed fine-tune bills hourly while it exists, not only per token (Learn, fine-tune-serverless).
+    assert "serverless endpoint llama-chat serves llama-ft:1: a fine-tuned model bills an hourly hosting fee" in out
+    assert "per token" not in out
 
 
 def test_a_microsoft_model_needs_no_marketplace_subscription(

@@ -9,9 +9,14 @@ on top of its tokens (Learn, "Fine-tune models using standard deployments in Azu
 
 - a model from a non-Microsoft registry (anything but `azureml://registries/azureml/`) needs the
   workspace's marketplace subscription to its offer first: `workspaces/marketplaceSubscriptions`
-  with `modelId` = the catalog model's id *without* a version;
+  with `modelId` = the catalog model's id *without* a version. A workspace subscribes to an offer
+  once: creating the subscription again fails ("this will throw exception if the subscription
+  already exists", Learn's and Azure/azureml-examples' chat_completion_with_model_as_service
+  sample), so an existing subscription to the same offer is used as it is;
 - then `workspaces/serverlessEndpoints` with `modelSettings.modelId` = the model to serve; for a
-  fine-tuned model, its registered workspace model.
+  fine-tuned model, its workspace model as
+  `azureml://locations/<region>/workspaces/<workspace guid>/models/<name>/versions/<version>`, the
+  form Learn's sample deploys (the ARM id of the model version is not documented there).
 
 Both are long-running PUTs. The endpoint runs in the workspace's region, which must offer the
 base model (jobs/serverless.py, the same facts `finetune` checks).
@@ -24,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from jobs.components import WORKSPACE_GUID_PLACEHOLDER, workspace_asset_uri
 from jobs.deploy import name_problem, parse_model
 from jobs.errors import JobsError
 from jobs.operations import follow, not_followed
@@ -67,7 +73,7 @@ def build(endpoint: str, model: str, base_model: str, target: Target, tags: dict
     if base.group(1) != MICROSOFT_REGISTRY:
         name = re.sub(r"[^A-Za-z0-9-]+", "-", base.group(2))[:50].strip("-") + "-subscription"
         subscription = MarketplaceSubscription(name=name, model_id=base_model)
-    # The model id is filled in once the workspace model has been read (its ARM id).
+    # The model id is filled in once the workspace (its guid) has been read.
     serverless = ServerlessEndpoint(name=endpoint, model_id="", tags=tags)
     # The SDK would use the workspace's region too (it reads the workspace); set it for --dry-run.
     serverless.location = target.location
@@ -81,9 +87,7 @@ def render(plan: ServerlessPlan, target: Target) -> str:
             f"# PUT .../workspaces/{target.workspace_name}/marketplaceSubscriptions/{plan.subscription.name}:",
             json.dumps(plan.subscription._to_rest_object().as_dict(), indent=2, sort_keys=True),
         ]
-    plan.endpoint.model_id = (
-        f"{target.workspace_scope}/models/{plan.model_name}/versions/{plan.model_version}"
-    )
+    plan.endpoint.model_id = fine_tuned_model_id(plan, target, WORKSPACE_GUID_PLACEHOLDER)
     parts += [
         f"# PUT .../workspaces/{target.workspace_name}/serverlessEndpoints/{plan.endpoint.name}:",
         json.dumps(plan.endpoint._to_rest_object().as_dict(), indent=2, sort_keys=True),
@@ -92,18 +96,51 @@ def render(plan: ServerlessPlan, target: Target) -> str:
     return "\n".join(parts)
 
 
+def fine_tuned_model_id(plan: ServerlessPlan, target: Target, workspace_guid: str) -> str:
+    """The fine-tuned workspace model as a serverless endpoint's `modelId`."""
+    return workspace_asset_uri(target.location, workspace_guid, "models", plan.model_name, plan.model_version)
+
+
+def _same_offer(model_id: str | None, offer: str) -> bool:
+    return (model_id or "").rstrip("/").lower() == offer.rstrip("/").lower()
+
+
+def subscribe(plan: ServerlessPlan, target: Target, client: Any, out: TextIO) -> None:
+    """The workspace's subscription to the base model's offer: an existing one to the same offer
+    (whatever its name) is used; otherwise it is created and followed (the endpoint needs it)."""
+    wanted = plan.subscription
+    if wanted is None:
+        return
+    with azure_errors(target, "reading the workspace's marketplace subscriptions"):
+        held = [s for s in client.marketplace_subscriptions.list() if _same_offer(s.model_id, wanted.model_id)]
+    if held:
+        status = str(held[0].status or "")
+        if status.lower() != "subscribed":
+            raise JobsError(
+                f"the workspace's marketplace subscription {held[0].name} to {wanted.model_id} is {status or 'in no state'}, "
+                "not subscribed: the endpoint would be refused; see its state in the Azure portal"
+            )
+        out.write(f"the workspace already subscribes to the offer of {wanted.model_id} ({held[0].name})\n")
+        return
+    out.write(f"subscribing the workspace to the marketplace offer of {wanted.model_id}\n")
+    with azure_errors(target, f"subscribing to {wanted.model_id}"):
+        subscribing = client.marketplace_subscriptions.begin_create_or_update(wanted)
+    follow(subscribing, f"marketplace subscription {wanted.name}", out)
+
+
 def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO, *, wait: bool) -> None:
     """Subscription (always followed: the endpoint needs it), then the endpoint (followed with
     `wait`, else the command returns once Azure accepted it)."""
+    from jobs.sdk_private import workspace_guid
+
     model = f"{plan.model_name}:{plan.model_version}"
     with azure_errors(target, f"looking up model {model}"):
-        registered = client.models.get(name=plan.model_name, version=plan.model_version)
-    if plan.subscription is not None:
-        out.write(f"subscribing the workspace to the marketplace offer of {plan.subscription.model_id}\n")
-        with azure_errors(target, f"subscribing to {plan.subscription.model_id}"):
-            subscribing = client.marketplace_subscriptions.begin_create_or_update(plan.subscription)
-        follow(subscribing, f"marketplace subscription {plan.subscription.name}", out)
-    plan.endpoint.model_id = registered.id
+        client.models.get(name=plan.model_name, version=plan.model_version)
+        guid = workspace_guid(client.workspaces.get(target.workspace_name))
+    if not guid:
+        raise JobsError(f"workspace {target.workspace_name} reports no workspace id: cannot name model {model}")
+    subscribe(plan, target, client, out)
+    plan.endpoint.model_id = fine_tuned_model_id(plan, target, guid)
     out.write(f"creating serverless endpoint {plan.endpoint.name} in {target.location}\n")
     label = f"serverless endpoint {plan.endpoint.name}"
     with azure_errors(target, f"creating {label}"):

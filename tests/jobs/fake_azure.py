@@ -421,6 +421,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
             if maas:
                 return self._maas(method, path, maas.group(1), maas.group(2))
+            if re.search(r"/workspaces/[^/]+/marketplaceSubscriptions$", path) and method == "GET":
+                return 200, self._page(path, list(fake.marketplace.values()))
             scoring = re.search(r"^/score/([^/]+)$", path)
             if scoring and method == "POST":
                 return self._score(scoring.group(1))
@@ -762,9 +764,25 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if method != "PUT":
                 return 405, None
             body = self._last_body()
+            if kind == "marketplaceSubscriptions":
+                # A workspace subscribes to an offer once: creating it again "will throw exception
+                # if the subscription already exists" (Learn, fine-tune-serverless; the status the
+                # service answers with is not documented).
+                offer = str(body["properties"]["modelId"]).lower()
+                for existing in fake.marketplace.values():
+                    if existing["name"] == name or existing["properties"]["modelId"].lower() == offer:
+                        return 409, error_body(
+                            409, f"Marketplace subscription {existing['name']} to {offer} already exists"
+                        )
             if kind == "serverlessEndpoints":
                 model_id = body["properties"]["modelSettings"]["modelId"]
-                found = re.search(r"/models/([^/]+)/versions/([^/]+)$", model_id)
+                # A fine-tuned model as Learn's sample names it: the workspace's region and guid
+                # (fine-tune-serverless, "Deploy a fine-tuned model"); other forms are not documented.
+                found = re.search(
+                    rf"^azureml://locations/{re.escape(str(body.get('location')))}/workspaces/"
+                    rf"{fake.workspace_guid}/models/([^/]+)/versions/([^/]+)$",
+                    model_id,
+                )
                 if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
                     return 400, error_body(400, f"model {model_id} not found in the workspace")
                 base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")

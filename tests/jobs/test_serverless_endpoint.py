@@ -8,15 +8,14 @@ from pathlib import Path
 
 from fake_azure import FakeAzure, Fault
 from fake_cli import run
-from stackdata import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, stack_outputs
+from stackdata import SERVERLESS_REGION, stack_outputs
 
 from jobs.cli import EXIT_JOB_FAILED, EXIT_USER_ERROR
 
 META = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
-MODEL_ID = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices"
-    f"/workspaces/{WORKSPACE}/models/llama-ft/versions/1"
-)
+# The fine-tuned model as Learn's sample names it for a serverless endpoint: the workspace's region
+# and guid (fine-tune-serverless, "Deploy a fine-tuned model").
+MODEL_ID = f"azureml://locations/{SERVERLESS_REGION}/workspaces/{{guid}}/models/llama-ft/versions/1"
 
 
 def fine_tuned(fake: FakeAzure) -> None:
@@ -50,7 +49,7 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     endpoint = puts[1].body
     assert endpoint["location"] == "westus3"
     assert endpoint["sku"]["name"] == "Consumption"
-    assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID
+    assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID.format(guid=fake.workspace_guid)
     assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
     # A deployed fine-tune bills hourly while it exists, not only per token (Learn, fine-tune-serverless).
     assert "serverless endpoint llama-chat serves llama-ft:1: a fine-tuned model bills an hourly hosting fee" in out
@@ -73,6 +72,44 @@ def test_a_microsoft_model_needs_no_marketplace_subscription(
     )
     assert code == 0, err
     assert [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PUT"] == ["serverlessEndpoints"]
+
+
+def subscribed(fake: FakeAzure, name: str, status: str) -> None:
+    """A subscription to the Llama offer the workspace already holds (created by another tool)."""
+    fake.marketplace[name] = {
+        "id": f"/marketplaceSubscriptions/{name}",
+        "name": name,
+        "properties": {
+            "modelId": META,
+            "marketplacePlan": {"publisherId": "p", "offerId": "o", "planId": "x"},
+            "marketplaceSubscriptionStatus": status,
+            "provisioningState": "Succeeded",
+        },
+    }
+
+
+def test_an_existing_subscription_to_the_offer_is_used_not_created_again(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # The service refuses a second subscription to the offer; the notebook's name differs from ours.
+    fine_tuned(fake)
+    subscribed(fake, "Meta-Llama-3-1-8B-Instruct-sub", "Subscribed")
+    code, out, err = deploy(fake, serverless_outputs_file, "--wait")
+    assert code == 0, err
+    assert [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PUT"] == ["serverlessEndpoints"]
+    assert f"already subscribes to the offer of {META} (Meta-Llama-3-1-8B-Instruct-sub)" in out
+    assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_a_suspended_subscription_is_refused_before_the_endpoint(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    fine_tuned(fake)
+    subscribed(fake, "llama-sub", "Suspended")
+    code, _, err = deploy(fake, serverless_outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert "marketplace subscription llama-sub to" in err and "is suspended, not subscribed" in err
+    assert not any(r.method == "PUT" for r in fake.requests)
 
 
 def test_a_refused_subscription_stops_before_the_endpoint(
@@ -146,7 +183,8 @@ def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Pa
     assert not fake.requests
     bodies = [json.loads(part.split("\n", 1)[1]) for part in out.split("# PUT")[1:]]
     assert bodies[0] == {"properties": {"modelId": META}}
-    assert bodies[1]["properties"]["modelSettings"]["modelId"] == MODEL_ID
+    # Offline: the workspace (its guid) is not read.
+    assert bodies[1]["properties"]["modelSettings"]["modelId"] == MODEL_ID.format(guid="<workspace guid>")
 
 
 def test_a_versioned_base_model_is_refused(fake: FakeAzure, serverless_outputs_file: Path) -> None:

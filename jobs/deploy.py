@@ -139,6 +139,8 @@ def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> lis
             f"instance type {spec.instance_type!r} is not a GPU size this platform knows; "
             f"known sizes: {', '.join(sorted(GPU_SKUS))}"
         )
+    elif problem := quota.online_sku_problem(sku):
+        problems.append(problem)
     if spec.instance_count < 1:
         problems.append(f"instance count must be >= 1, not {spec.instance_count}")
     elif sku is not None and sku.family in facts.gpu_quota:

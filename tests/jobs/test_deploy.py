@@ -436,6 +436,11 @@ def test_prod_deploys_from_its_registry_with_public_access_disabled(fake: FakeAz
             "(5 x Standard_NC24ads_A100_v4 = 120), 96 are available",
         ),
         (["--instance-type", "Standard_ND96isr_H100_v5"], "has no GPU quota for standardNDSH100v5Family"),
+        # A GPU size of the platform that Learn's managed online endpoints SKU list does not name.
+        (
+            ["--instance-type", "Standard_ND96isr_H200_v5"],
+            "instance type Standard_ND96isr_H200_v5 is not on Learn's managed online endpoints SKU list",
+        ),
         # T4 sizes get Azure ML's 20% upgrade reserve: 34 x 4 = 136 vCPUs fit the 160 granted,
         # ceil(1.2 x 34) = 41 instances x 4 = 164 do not.
         (

@@ -69,6 +69,8 @@ RETRY_AFTER = "0"
 # On LRO status polls: azure-core reads Retry-After as a float there, and azure-ai-ml's own pollers
 # wait a fixed 5 s when it is 0 or absent (LROConfigurations.POLL_INTERVAL); short and non-zero.
 POLL_RETRY_AFTER = "0.01"
+# ARM's limit on a tag value (Learn, "Use tags to organize your Azure resources", Limitations).
+TAG_VALUE_MAX = 256
 # The root and node errors of a pipeline whose step failed: generic, the real one is on the step.
 PIPELINE_FAILED = "Pipeline has some failed steps. See child run or execution logs for more details."
 
@@ -104,6 +106,19 @@ def jwt_for(audience: str) -> str:
 def mlflow_error(code: str, message: str) -> dict[str, str]:
     """MLflow's error body (mlflow.exceptions.MlflowException.serialize_as_json)."""
     return {"error_code": code, "message": message}
+
+
+def tag_refusal(body: Any) -> tuple[int, Any] | None:
+    """ARM's tag limits on a tracked resource's PUT: at most 50 tags, names of at most 512 and values
+    of at most 256 characters (Learn, "Use tags to organize your Azure resources", Limitations)."""
+    tags = (body or {}).get("tags") or {}
+    too_long = sorted(name for name, value in tags.items() if len(str(value)) > TAG_VALUE_MAX)
+    if len(tags) > 50 or too_long or any(len(name) > 512 for name in tags):
+        return 400, error_body(
+            400, f"Invalid tags: at most 50, values of at most {TAG_VALUE_MAX} characters ({', '.join(too_long)})",
+            "InvalidTag",
+        )
+    return None
 
 
 def _audience(authorization: str) -> str | None:
@@ -717,6 +732,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._online_delete(key)
             if method != "PUT":
                 return 405, None
+            if refusal := tag_refusal(body):
+                return refusal
             updating = key in fake.online
             if "/deployments/" not in key:
                 # The service validates the traffic map: every deployment named must exist, the
@@ -764,6 +781,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if method != "PUT":
                 return 405, None
             body = self._last_body()
+            if refusal := tag_refusal(body):
+                return refusal
             if kind == "marketplaceSubscriptions":
                 # A workspace subscribes to an offer once: creating it again "will throw exception
                 # if the subscription already exists" (Learn, fine-tune-serverless; the status the

@@ -650,3 +650,56 @@ def test_a_deployment_that_fits_next_to_the_live_one_goes_ahead(fake: FakeAzure,
     code, _, err = deploy(fake, outputs_file)
     assert code == 0, err
     assert traffic(fake) == {NEW: 100}
+
+
+def crowded_endpoint(fake: FakeAzure, tags: dict[str, str] | None = None) -> dict[str, int]:
+    """An endpoint whose traffic is spread over seven deployments with 32-character names (T4s, so
+    the A100 quota check leaves them out): recording that map takes more than 256 characters."""
+    shares = dict(zip((f"live-deployment-{i:02d}-abcdefghijklm" for i in range(7)), [15, 15, 14, 14, 14, 14, 14]))
+    live_endpoint(fake, traffic=shares, tags=tags)
+    for name in shares:
+        fake.online[f"nlp-chat/deployments/{name}"]["properties"]["instanceType"] = "Standard_NC4as_T4_v3"
+    return shares
+
+
+def test_a_traffic_map_too_long_for_the_rollback_tag_is_refused_before_any_write(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # ARM refuses a tag value over 256 characters, and with it the traffic PUT: found out after the
+    # deployment was built, the rollout would end with the new deployment at 0% for nothing.
+    shares = crowded_endpoint(fake)
+    code, out, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert "tag previous_traffic would be 267 characters, Azure takes at most 256" in err
+    assert writes(fake) == []
+    assert traffic(fake) == shares
+
+
+def test_the_rollback_tag_is_compact_json_of_the_shares(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, traffic={"blue": 60, "green": 40})
+    assert deploy(fake, outputs_file, "--traffic", "10")[0] == 0
+    assert fake.online["nlp-chat"]["tags"]["previous_traffic"] == '{"blue":60,"green":40}'
+
+
+def test_a_rollback_that_cannot_record_the_traffic_it_replaces_is_refused(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    shares = crowded_endpoint(fake, tags={"project": "nlp-research", "previous_traffic": '{"blue":100}'})
+    fake.online["nlp-chat/deployments/blue"] = {
+        **fake.online["nlp-chat/deployments/live-deployment-00-abcdefghijklm"],
+        "name": "blue",
+    }
+    code, _, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
+    assert code == EXIT_USER_ERROR and "would be 267 characters" in err
+    assert not [r for r in fake.requests if r.method == "PUT"]
+    assert traffic(fake) == shares
+
+
+def test_a_model_reference_too_long_for_the_deployments_tag_is_refused(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    model = f"azureml://registries/mlpdevreg/models/{'m' * 230}/versions/1"
+    code, out, err = deploy(fake, outputs_file, model=model)
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "the deployment's `model` tag takes at most 256" in err
+    assert not fake.requests

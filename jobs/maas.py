@@ -112,7 +112,9 @@ def subscribe(plan: ServerlessPlan, target: Target, client: Any, out: TextIO) ->
     if wanted is None:
         return
     with azure_errors(target, "reading the workspace's marketplace subscriptions"):
-        held = [s for s in client.marketplace_subscriptions.list() if _same_offer(s.model_id, wanted.model_id)]
+        held = [
+            s for s in client.marketplace_subscriptions.list() if _same_offer(s.model_id, wanted.model_id)
+        ]
     if held:
         status = str(held[0].status or "")
         if status.lower() != "subscribed":
@@ -138,7 +140,9 @@ def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO, *, wa
         client.models.get(name=plan.model_name, version=plan.model_version)
         guid = workspace_guid(client.workspaces.get(target.workspace_name))
     if not guid:
-        raise JobsError(f"workspace {target.workspace_name} reports no workspace id: cannot name model {model}")
+        raise JobsError(
+            f"workspace {target.workspace_name} reports no workspace id: cannot name model {model}"
+        )
     subscribe(plan, target, client, out)
     plan.endpoint.model_id = fine_tuned_model_id(plan, target, guid)
     out.write(f"creating serverless endpoint {plan.endpoint.name} in {target.location}\n")

@@ -115,7 +115,8 @@ def tag_refusal(body: Any) -> tuple[int, Any] | None:
     too_long = sorted(name for name, value in tags.items() if len(str(value)) > TAG_VALUE_MAX)
     if len(tags) > 50 or too_long or any(len(name) > 512 for name in tags):
         return 400, error_body(
-            400, f"Invalid tags: at most 50, values of at most {TAG_VALUE_MAX} characters ({', '.join(too_long)})",
+            400,
+            f"Invalid tags: at most 50, values of at most {TAG_VALUE_MAX} characters ({', '.join(too_long)})",
             "InvalidTag",
         )
     return None

@@ -655,7 +655,7 @@ def test_a_deployment_that_fits_next_to_the_live_one_goes_ahead(fake: FakeAzure,
 def crowded_endpoint(fake: FakeAzure, tags: dict[str, str] | None = None) -> dict[str, int]:
     """An endpoint whose traffic is spread over seven deployments with 32-character names (T4s, so
     the A100 quota check leaves them out): recording that map takes more than 256 characters."""
-    shares = dict(zip((f"live-deployment-{i:02d}-abcdefghijklm" for i in range(7)), [15, 15, 14, 14, 14, 14, 14]))
+    shares = {f"live-deployment-{i:02d}-abcdefghijklm": share for i, share in enumerate([15, 15] + [14] * 5)}
     live_endpoint(fake, traffic=shares, tags=tags)
     for name in shares:
         fake.online[f"nlp-chat/deployments/{name}"]["properties"]["instanceType"] = "Standard_NC4as_T4_v3"
@@ -668,7 +668,7 @@ def test_a_traffic_map_too_long_for_the_rollback_tag_is_refused_before_any_write
     # ARM refuses a tag value over 256 characters, and with it the traffic PUT: found out after the
     # deployment was built, the rollout would end with the new deployment at 0% for nothing.
     shares = crowded_endpoint(fake)
-    code, out, err = deploy(fake, outputs_file)
+    code, _, err = deploy(fake, outputs_file)
     assert code == EXIT_USER_ERROR
     assert "tag previous_traffic would be 267 characters, Azure takes at most 256" in err
     assert writes(fake) == []

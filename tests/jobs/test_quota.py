@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from infra.skus import GPU_SKUS, require_sku
-from jobs.quota import MANAGED_ONLINE_SKUS, RESERVE_EXEMPT, online_sku_problem, reserved_instances, vcpus_needed
+from jobs.quota import (
+    MANAGED_ONLINE_SKUS,
+    RESERVE_EXEMPT,
+    online_sku_problem,
+    reserved_instances,
+    vcpus_needed,
+)
 
 
 @pytest.mark.parametrize(("count", "reserved"), [(1, 2), (4, 5), (5, 6), (10, 12), (50, 60)])

@@ -52,7 +52,10 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID.format(guid=fake.workspace_guid)
     assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
     # A deployed fine-tune bills hourly while it exists, not only per token (Learn, fine-tune-serverless).
-    assert "serverless endpoint llama-chat serves llama-ft:1: a fine-tuned model bills an hourly hosting fee" in out
+    assert (
+        "serverless endpoint llama-chat serves llama-ft:1: a fine-tuned model bills an hourly hosting fee"
+        in out
+    )
     assert "per token" not in out
 
 
@@ -133,7 +136,9 @@ def test_a_region_without_the_model_is_refused_before_any_request(
     assert not fake.requests
 
 
-def test_llama_fine_tunes_deploy_only_where_its_fine_tuning_is_offered(fake: FakeAzure, tmp_path: Path) -> None:
+def test_llama_fine_tunes_deploy_only_where_its_fine_tuning_is_offered(
+    fake: FakeAzure, tmp_path: Path
+) -> None:
     # East US offers the catalog Llama 3.1 8B serverless, but fine-tuning it only West US 3
     # (Learn, region-availability-maas), and a fine-tuned model deploys only where its base
     # model's fine-tuning is offered.

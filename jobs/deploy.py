@@ -53,7 +53,7 @@ TAG_VALUE_MAX = 256
 LOG_TAIL_LINES = 50
 # A chat-completion request in the shape the catalog's MLflow chat models take (the fine-tuning
 # notebook's sample request); `--sample-request FILE` replaces it for other models (the custom
-# example's: jobs/examples/trl_sft/sample-request.json).
+# example's: jobs/examples/sample-requests/trl-sft.json).
 DEFAULT_SAMPLE_REQUEST: dict[str, Any] = {
     "input_data": {
         "input_string": [{"role": "user", "content": "Reply with the word ok."}],

@@ -170,7 +170,7 @@ def test_the_examples_sample_request_is_one_the_scoring_script_passes_to_the_mod
     # Azure ML's MLflow scoring script takes `input_data.parameters` as the predict params and,
     # when `input_string` is all that is left, that list as the model input; a list of strings
     # goes to the model as it is (azureml-assets mlflow_score_script.py, run()).
-    request = json.loads((EXAMPLE.parent / "sample-request.json").read_text())
+    request = json.loads((REPO / "jobs" / "examples" / "sample-requests" / "trl-sft.json").read_text())
     data = request["input_data"]
     assert set(data) == {"input_string", "parameters"}
     assert data["input_string"] and all(isinstance(text, str) for text in data["input_string"])

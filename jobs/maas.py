@@ -16,7 +16,10 @@ on top of its tokens (Learn, "Fine-tune models using standard deployments in Azu
 - then `workspaces/serverlessEndpoints` with `modelSettings.modelId` = the model to serve; for a
   fine-tuned model, its workspace model as
   `azureml://locations/<region>/workspaces/<workspace guid>/models/<name>/versions/<version>`, the
-  form Learn's sample deploys (the ARM id of the model version is not documented there).
+  form Learn's sample deploys (the ARM id of the model version is not documented there). Azure
+  allows one serverless deployment per model per project (Learn, same article, "Cost and quota
+  considerations"), so a model another endpoint of the workspace already serves is refused
+  before anything is written.
 
 Both are long-running PUTs. The endpoint runs in the workspace's region, which must offer the
 base model (jobs/serverless.py, the same facts `finetune` checks).
@@ -101,6 +104,22 @@ def fine_tuned_model_id(plan: ServerlessPlan, target: Target, workspace_guid: st
     return workspace_asset_uri(target.location, workspace_guid, "models", plan.model_name, plan.model_version)
 
 
+_MODEL_VERSION = re.compile(r"/models/([^/]+)/versions/([^/]+)$")
+
+
+def serving_endpoints(plan: ServerlessPlan, endpoints: Any) -> list[str]:
+    """The other serverless endpoints of the workspace that serve the plan's model, by the
+    model's name and version in their model id (whatever form it was given in)."""
+    wanted = (plan.model_name, plan.model_version)
+    return sorted(
+        str(endpoint.name)
+        for endpoint in endpoints
+        if endpoint.name != plan.endpoint.name
+        and (found := _MODEL_VERSION.search(str(getattr(endpoint, "model_id", "") or "")))
+        and found.groups() == wanted
+    )
+
+
 def _same_offer(model_id: str | None, offer: str) -> bool:
     return (model_id or "").rstrip("/").lower() == offer.rstrip("/").lower()
 
@@ -142,6 +161,15 @@ def deploy(plan: ServerlessPlan, target: Target, client: Any, out: TextIO, *, wa
     if not guid:
         raise JobsError(
             f"workspace {target.workspace_name} reports no workspace id: cannot name model {model}"
+        )
+    with azure_errors(target, "listing the workspace's serverless endpoints"):
+        serving = serving_endpoints(plan, client.serverless_endpoints.list())
+    if serving:
+        raise JobsError(
+            f"{model} is already served by serverless endpoint {', '.join(serving)}: Azure allows one "
+            "deployment per model per project; use that endpoint, or delete it first "
+            f"(az ml serverless-endpoint delete --name {serving[0]} --resource-group {target.resource_group} "
+            f"--workspace-name {target.workspace_name})"
         )
     subscribe(plan, target, client, out)
     plan.endpoint.model_id = fine_tuned_model_id(plan, target, guid)

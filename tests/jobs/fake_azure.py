@@ -439,6 +439,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._maas(method, path, maas.group(1), maas.group(2))
             if re.search(r"/workspaces/[^/]+/marketplaceSubscriptions$", path) and method == "GET":
                 return 200, self._page(path, list(fake.marketplace.values()))
+            if re.search(r"/workspaces/[^/]+/serverlessEndpoints$", path) and method == "GET":
+                return 200, self._page(path, list(fake.serverless.values()))
             scoring = re.search(r"^/score/([^/]+)$", path)
             if scoring and method == "POST":
                 return self._score(scoring.group(1))
@@ -805,6 +807,13 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 )
                 if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
                     return 400, error_body(400, f"model {model_id} not found in the workspace")
+                # "We currently limit one deployment per model per project" (Learn,
+                # fine-tune-serverless; the status the service answers with is not documented).
+                for other in fake.serverless.values():
+                    if other["name"] != name and other["properties"]["modelSettings"]["modelId"] == model_id:
+                        return 409, error_body(
+                            409, f"Model {model_id} is already deployed to {other['name']}"
+                        )
                 base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")
                 subscribed = {s["properties"]["modelId"] for s in fake.marketplace.values()}
                 if base and not base.startswith("azureml://registries/azureml/") and base not in subscribed:

@@ -195,3 +195,35 @@ def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Pa
 def test_a_versioned_base_model_is_refused(fake: FakeAzure, serverless_outputs_file: Path) -> None:
     code, _, err = deploy(fake, serverless_outputs_file, "--base-model", f"{META}/versions/4")
     assert code == EXIT_USER_ERROR and "must be azureml://registries/REGISTRY/models/NAME (no version" in err
+
+
+def test_a_model_another_endpoint_serves_is_refused_before_any_write(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # One serverless deployment per model per project (Learn, fine-tune-serverless).
+    fine_tuned(fake)
+    assert deploy(fake, serverless_outputs_file, "--wait")[0] == 0
+    before = len(fake.requests)
+    code, _, err = run(
+        fake,
+        serverless_outputs_file,
+        "deploy-serverless",
+        "llama-ft:1",
+        "--endpoint",
+        "llama-chat-2",
+        "--base-model",
+        META,
+    )
+    assert code == EXIT_USER_ERROR
+    assert (
+        "llama-ft:1 is already served by serverless endpoint llama-chat: Azure allows one deployment" in err
+    )
+    assert not [r for r in fake.requests[before:] if r.method == "PUT"]
+
+
+def test_the_same_endpoint_can_be_put_again(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    fine_tuned(fake)
+    assert deploy(fake, serverless_outputs_file, "--wait")[0] == 0
+    code, out, err = deploy(fake, serverless_outputs_file, "--wait")
+    assert code == 0, err
+    assert "already subscribes to the offer" in out

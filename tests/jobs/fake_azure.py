@@ -26,6 +26,9 @@ It models the service's documented behaviour, not what our code expects:
   its name), with the metrics in `metrics`; an ARM token is required (401 otherwise), an unknown
   run answers 404 `RESOURCE_DOES_NOT_EXIST`, searches page with `next_page_token`; errors use
   MLflow's `{"error_code", "message"}` body (mlflow.org REST API; mlflow.exceptions for codes).
+- Scoring URIs take the credential of the endpoint's auth mode only: a Microsoft Entra token for
+  https://ml.azure.com (aad_token), an endpoint key (key), or the token of the endpoint's `token`
+  action (aml_token).
 - A pipeline job's registry component node is checked against that component version's inputs
   (the tables in jobs/component_specs, transcribed from Azure/azureml-assets): unknown inputs,
   missing required ones, literal vs URI input kinds and enum values are refused with 400 UserError.
@@ -448,7 +451,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if listing and method == "GET":
                 return self._online_list(path, (listing.group(1) or "").strip("/").split("/")[0])
             action = re.search(
-                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys)$", path
+                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys|token)$",
+                path,
             )
             if action and method == "POST":
                 return self._online_action(action.group(1), action.group(3))
@@ -865,7 +869,17 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 lines = fake.deployment_logs.get(key, "").splitlines()
                 tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
                 return 200, {"content": "\n".join(lines[-tail:])}
-            if fake.online[key]["properties"].get("authMode") != "Key":
+            mode = fake.online[key]["properties"].get("authMode")
+            if action == "token":
+                if mode != "AMLToken":
+                    return 400, error_body(400, f"Endpoint {key} does not use Azure ML token authentication")
+                return 200, {
+                    "accessToken": f"amltoken-{key}",
+                    "tokenType": "Bearer",
+                    "expiryTimeUtc": 4102444800,
+                    "refreshAfterTimeUtc": 4102441200,
+                }
+            if mode != "Key":
                 return 400, error_body(400, f"Endpoint {key} does not use key authentication")
             return 200, {"primaryKey": "pk", "secondaryKey": "sk"}
 
@@ -894,14 +908,26 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             }
             return 202, None
 
+        def _scoring_credential(self, endpoint: str, authorization: str) -> bool:
+            """What each auth mode accepts (Learn, "Authenticate clients for online endpoints"): a
+            Microsoft Entra token for https://ml.azure.com (aad_token), an endpoint key (key), or
+            the token the endpoint's `token` action issued (aml_token)."""
+            mode = fake.online[endpoint]["properties"].get("authMode")
+            token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else ""
+            if mode == "Key":
+                return token in ("pk", "sk")
+            if mode == "AMLToken":
+                return token == f"amltoken-{endpoint}"
+            return _audience(authorization) == "https://ml.azure.com"
+
         def _score(self, endpoint: str) -> tuple[int, Any]:
             """The scoring URI: `azureml-model-deployment` picks a deployment whatever its traffic;
             without it the request goes where the traffic map says (the first deployment with a share)."""
             if endpoint not in fake.online:
                 return 404, error_body(404, f"endpoint {endpoint} not found")
             headers = fake.requests[-1].headers
-            if not headers.get("authorization", "").startswith("Bearer "):
-                return 401, error_body(401, "missing credentials")
+            if not self._scoring_credential(endpoint, headers.get("authorization", "")):
+                return 401, error_body(401, "missing or wrong credentials for the endpoint's auth mode")
             chosen = headers.get("azureml-model-deployment")
             if chosen is None:
                 traffic = fake.online[endpoint]["properties"].get("traffic") or {}

@@ -703,3 +703,40 @@ def test_a_model_reference_too_long_for_the_deployments_tag_is_refused(
     assert code == EXIT_USER_ERROR and out == ""
     assert "the deployment's `model` tag takes at most 256" in err
     assert not fake.requests
+
+
+@pytest.mark.parametrize(("auth_mode", "rest_mode"), [("key", "Key"), ("aml_token", "AMLToken")])
+def test_the_smoke_test_authenticates_as_the_new_endpoints_auth_mode(
+    fake: FakeAzure, outputs_file: Path, auth_mode: str, rest_mode: str
+) -> None:
+    code, _, err = deploy(fake, outputs_file, "--auth-mode", auth_mode)
+    assert code == 0, err
+    assert fake.online["nlp-chat"]["properties"]["authMode"] == rest_mode
+    assert fake.scored == [("nlp-chat", NEW)]
+
+
+def test_the_fake_scores_only_with_the_credential_of_the_endpoints_auth_mode(fake: FakeAzure) -> None:
+    # An aad_token endpoint takes Microsoft Entra tokens for https://ml.azure.com, not ARM tokens.
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    from fake_azure import jwt_for
+
+    live_endpoint(fake)
+    context = ssl.create_default_context()
+    fake.ca.configure_trust(context)
+
+    def score(token: str) -> int:
+        request = urllib.request.Request(
+            f"{fake.url}/score/nlp-chat", data=b"{}", headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, context=context) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    assert score(jwt_for(fake.url)) == 401  # an Azure Resource Manager token
+    assert score("pk") == 401  # a key, on an endpoint without key auth
+    assert score(jwt_for("https://ml.azure.com")) == 200

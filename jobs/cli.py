@@ -154,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     serverless = commands.add_parser(
         "deploy-serverless",
         parents=[target],
-        help="a serverless fine-tune to a serverless (pay-per-token) endpoint",
+        help="a serverless fine-tune to a serverless endpoint (hourly hosting fee plus tokens)",
     )
     serverless.add_argument("model", help="NAME:VERSION of the fine-tuned model in the project's workspace")
     serverless.add_argument("--endpoint", required=True, help="serverless endpoint name")

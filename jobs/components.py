@@ -44,6 +44,16 @@ def registry_asset_uri(registry: str, kind: str, name: str, version: str) -> str
     return f"azureml://registries/{registry}/{kind}/{name}/versions/{version}"
 
 
+# For --dry-run, where the workspace (and so its guid) has not been read.
+WORKSPACE_GUID_PLACEHOLDER = "<workspace guid>"
+
+
+def workspace_asset_uri(location: str, workspace_guid: str, kind: str, name: str, version: str) -> str:
+    """An asset of a workspace by the workspace's region and guid (its `workspaceId`), the form a
+    registry import takes as source and a serverless endpoint as fine-tuned model."""
+    return f"azureml://locations/{location}/workspaces/{workspace_guid}/{kind}/{name}/versions/{version}"
+
+
 @dataclass(frozen=True)
 class ComponentInput:
     """One input of a component spec, as the spec declares it."""

@@ -45,9 +45,15 @@ AUTH_MODES: tuple[AuthMode, ...] = ("aad_token", "key", "aml_token")
 INFERENCE_ALLOW_LIST = "inference_compute_allow_list"
 # Endpoint tags where `deploy` records the traffic it replaced, for `rollback`.
 PREVIOUS_TRAFFIC_TAG = "previous_traffic"
+# Online endpoints and deployments are ARM tracked resources: a tag value is at most 256
+# characters (Microsoft Learn, "Use tags to organize your Azure resources and management
+# hierarchy", Limitations; MicrosoftDocs/azure-docs articles/azure-resource-manager/management/
+# tag-resources.md), and a longer one is refused with the whole PUT.
+TAG_VALUE_MAX = 256
 LOG_TAIL_LINES = 50
 # A chat-completion request in the shape the catalog's MLflow chat models take (the fine-tuning
-# notebook's sample request); `--sample-request FILE` replaces it for other models.
+# notebook's sample request); `--sample-request FILE` replaces it for other models (the custom
+# example's: jobs/examples/sample-requests/trl-sft.json).
 DEFAULT_SAMPLE_REQUEST: dict[str, Any] = {
     "input_data": {
         "input_string": [{"role": "user", "content": "Reply with the word ok."}],
@@ -78,6 +84,25 @@ def parse_model(text: str) -> ModelRef | None:
     if match := _WORKSPACE_MODEL.match(text):
         return ModelRef(match.group(2), match.group(3), None)
     return None
+
+
+def traffic_tag(traffic: Mapping[str, int]) -> str:
+    """The `previous_traffic` tag value: the deployments with a share, as compact JSON."""
+    shares = {name: int(share) for name, share in sorted(traffic.items()) if share}
+    return json.dumps(shares, sort_keys=True, separators=(",", ":"))
+
+
+def tag_problem(endpoint: str, traffic: Mapping[str, int]) -> str | None:
+    """Why the traffic map cannot be recorded in the endpoint's tag (ARM's tag value limit)."""
+    value = traffic_tag(traffic)
+    if len(value) <= TAG_VALUE_MAX:
+        return None
+    return (
+        f"endpoint {endpoint} has too many deployments with traffic to record them for rollback: tag "
+        f"{PREVIOUS_TRAFFIC_TAG} would be {len(value)} characters, Azure takes at most {TAG_VALUE_MAX} "
+        f"({', '.join(f'{n}={s}%' for n, s in sorted(traffic.items()) if s)}); route traffic away from some "
+        "deployments first"
+    )
 
 
 def name_problem(label: str, name: str) -> str | None:
@@ -131,6 +156,12 @@ def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> lis
             f"{target.registry_name!r} (azml-jobs promote {model.name}:{model.version} in the environment "
             f"that trained it), not {model}"
         )
+    elif len(str(model)) > TAG_VALUE_MAX:
+        # The deployment records it in its `model` tag.
+        problems.append(
+            f"model reference {model} is {len(str(model))} characters: the deployment's `model` tag takes at "
+            f"most {TAG_VALUE_MAX} (ARM tag values); register the model under a shorter name"
+        )
     if spec.deployment is not None:
         problems += [p for p in [name_problem("deployment", spec.deployment)] if p]
     sku = find_sku(spec.instance_type)
@@ -139,6 +170,8 @@ def check_spec(spec: DeploySpec, target: Target, facts: EnvironmentFacts) -> lis
             f"instance type {spec.instance_type!r} is not a GPU size this platform knows; "
             f"known sizes: {', '.join(sorted(GPU_SKUS))}"
         )
+    elif problem := quota.online_sku_problem(sku):
+        problems.append(problem)
     if spec.instance_count < 1:
         problems.append(f"instance count must be >= 1, not {spec.instance_count}")
     elif sku is not None and sku.family in facts.gpu_quota:
@@ -373,6 +406,8 @@ def deploy(
                 "endpoint names are unique per region, choose another --endpoint"
             )
         before = dict(existing.traffic or {}) if existing is not None else {}
+        if problem := tag_problem(endpoint_name, before):
+            raise JobsError(problem)
         if before.get(deployment.name):
             raise JobsError(
                 f"deployment {deployment.name} serves {before[deployment.name]}% of {endpoint_name}: updating it "
@@ -418,10 +453,13 @@ def deploy(
         current = client.online_endpoints.get(endpoint_name)
         # The SDK's get lists every deployment, those without a share at 0: keep only the shares.
         previous = {name: share for name, share in (current.traffic or {}).items() if share}
+        if problem := tag_problem(endpoint_name, previous):
+            # The traffic changed during the rollout: the new deployment stays at 0%.
+            raise RolloutFailed(f"{problem}; traffic is unchanged and deployment {deployment.name} serves 0%")
         current.traffic = new_traffic(previous, deployment.name, built.traffic)
         if current.traffic[deployment.name] != built.traffic:
             out.write(f"note: no other deployment serves {endpoint_name}, so {deployment.name} gets 100%\n")
-        current.tags = {**(current.tags or {}), PREVIOUS_TRAFFIC_TAG: json.dumps(previous, sort_keys=True)}
+        current.tags = {**(current.tags or {}), PREVIOUS_TRAFFIC_TAG: traffic_tag(previous)}
         updated = wait_for(
             client.online_endpoints.begin_create_or_update(current), f"traffic of {endpoint_name}", out
         )
@@ -465,9 +503,11 @@ def rollback(endpoint_name: str, target: Target, client: Any, out: TextIO, *, wa
                 f"cannot roll back {endpoint_name}: deployment {', '.join(missing)} no longer exists (retired?)"
             )
         current = {name: share for name, share in (endpoint.traffic or {}).items() if share}
+        if problem := tag_problem(endpoint_name, current):
+            raise JobsError(problem)
         endpoint.traffic = {name: share for name, share in previous.items() if share}
         # Record what we replaced, so a second rollback goes forward again.
-        endpoint.tags = {**endpoint.tags, PREVIOUS_TRAFFIC_TAG: json.dumps(current, sort_keys=True)}
+        endpoint.tags = {**endpoint.tags, PREVIOUS_TRAFFIC_TAG: traffic_tag(current)}
         poller = client.online_endpoints.begin_create_or_update(endpoint)
     change = f"traffic of {endpoint_name}: {_traffic_text(current)} -> {_traffic_text(endpoint.traffic)}"
     if not wait:

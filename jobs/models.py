@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from jobs.build import TRAINED_MODEL_OUTPUT
-from jobs.components import registry_asset_uri
+from jobs.components import WORKSPACE_GUID_PLACEHOLDER, registry_asset_uri, workspace_asset_uri
 from jobs.deploy import parse_model
 from jobs.errors import JobsError
 from jobs.metrics import logged_metrics, metrics_tag
@@ -237,8 +237,9 @@ def promote(
                 "referenceType": "Id",
                 "destinationName": ref.name,
                 "destinationVersion": ref.version,
-                "sourceAssetId": f"azureml://locations/{target.location}/workspaces/<workspace guid>/models/"
-                f"{ref.name}/versions/{ref.version}",
+                "sourceAssetId": workspace_asset_uri(
+                    target.location, WORKSPACE_GUID_PLACEHOLDER, "models", ref.name, ref.version
+                ),
             }
         }
         out.write(json.dumps(body, indent=2, sort_keys=True) + "\n")

@@ -13,28 +13,47 @@ MicrosoftDocs/azure-ai-docs). The reserve is quota only: it costs nothing unless
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from infra.skus import GpuSku, find_sku
 
-# GPU sizes of infra/skus.py marked "Skip 20% Reservation: Yes" in Learn's managed online
-# endpoints SKU list. The list's other GPU sizes (T4, V100 NCs_v3) get the reserve; so does a size
-# the list does not name (ND96isr_H200_v5 is not on it), which errs on the side of more quota.
-RESERVE_EXEMPT: frozenset[str] = frozenset(
-    name.lower()
-    for name in (
-        "Standard_NC24ads_A100_v4",
-        "Standard_NC48ads_A100_v4",
-        "Standard_NC96ads_A100_v4",
-        "Standard_NC40ads_H100_v5",
-        "Standard_NC80adis_H100_v5",
-        "Standard_ND96amsr_A100_v4",
-        "Standard_ND96asr_v4",
-        "Standard_ND40rs_v2",
-        "Standard_ND96isr_H100_v5",
-    )
+# The GPU sizes of infra/skus.py that Learn's "Managed online endpoints SKU list" names (the sizes
+# a managed online deployment can run on, ms.date 10/18/2025), each with its "Skip 20%
+# Reservation" column. ND96isr_H200_v5 is not on the list: `deploy` refuses it.
+_ONLINE_GPU_SIZES: tuple[tuple[str, bool], ...] = (
+    ("Standard_NC4as_T4_v3", False),
+    ("Standard_NC8as_T4_v3", False),
+    ("Standard_NC16as_T4_v3", False),
+    ("Standard_NC64as_T4_v3", False),
+    ("Standard_NC6s_v3", False),
+    ("Standard_NC12s_v3", False),
+    ("Standard_NC24s_v3", False),
+    ("Standard_NC24ads_A100_v4", True),
+    ("Standard_NC48ads_A100_v4", True),
+    ("Standard_NC96ads_A100_v4", True),
+    ("Standard_NC40ads_H100_v5", True),
+    ("Standard_NC80adis_H100_v5", True),
+    ("Standard_ND96amsr_A100_v4", True),
+    ("Standard_ND96asr_v4", True),
+    ("Standard_ND40rs_v2", True),
+    ("Standard_ND96isr_H100_v5", True),
 )
+MANAGED_ONLINE_SKUS: Mapping[str, bool] = {name.lower(): skips for name, skips in _ONLINE_GPU_SIZES}
+# The sizes that need no upgrade reserve; the others on the list get it (so would a size the list
+# does not name, which errs on the side of more quota).
+RESERVE_EXEMPT: frozenset[str] = frozenset(name for name, skips in MANAGED_ONLINE_SKUS.items() if skips)
+
+
+def online_sku_problem(sku: GpuSku) -> str | None:
+    """Why a managed online deployment cannot run on `sku`, or None."""
+    if sku.name.lower() in MANAGED_ONLINE_SKUS:
+        return None
+    return (
+        f"instance type {sku.name} is not on Learn's managed online endpoints SKU list "
+        "(reference-managed-online-endpoints-vm-sku-list): a managed online deployment cannot run on it; "
+        f"GPU sizes on the list: {', '.join(sorted(name for name, _ in _ONLINE_GPU_SIZES))}"
+    )
 
 
 def reserved_instances(sku: GpuSku, count: int) -> int:

@@ -13,6 +13,9 @@ so that happens on a deliberate upgrade, not silently).
   the SDK's own `jobs.stream` reads it the same way.
 - The credential, cloud and retry settings an MLClient was built with, for the REST calls the SDK
   has no operation for (the workspace's MLflow tracking server: the metrics a job logged).
+- A workspace's guid (its `workspaceId`), which names its assets as
+  `azureml://locations/<region>/workspaces/<guid>/...`: the `Workspace` entity keeps it only in
+  `_workspace_id`.
 """
 
 from __future__ import annotations
@@ -69,6 +72,13 @@ def invoke_deployment(client: Any, endpoint: str, deployment: str | None, reques
     finally:
         EndpointInvokeFields.DEFAULT_HEADER.clear()
         EndpointInvokeFields.DEFAULT_HEADER.update(saved)
+
+
+def workspace_guid(workspace: Any) -> str:
+    """The guid of a `Workspace` read with `workspaces.get` (REST `properties.workspaceId`), as
+    Microsoft's own samples read it (`workspace._workspace_id`, Learn "Fine-tune models using
+    standard deployments"); "" when the service sent none."""
+    return str(getattr(workspace, "_workspace_id", None) or "")
 
 
 def input_value(value: Any) -> Any:

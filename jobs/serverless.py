@@ -18,6 +18,10 @@ Sources, per model:
   more regions: East US, East US 2, North Central US, South Central US, West US, West US 3 and
   Sweden Central, which is what this table held before.)
 
+A fine-tuned model deploys to a serverless endpoint only in a region that also offers fine-tuning
+of its base model (Learn, "Fine-tune models using standard deployments", "Cross region
+deployment"), so `deploy-serverless` checks the same facts (jobs/maas.py).
+
 A model that is not listed is not checked here (a note says so); the service decides.
 """
 

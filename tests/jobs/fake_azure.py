@@ -33,6 +33,9 @@ It models the service's documented behaviour, not what our code expects:
   `$skip`: azure-rest-api-specs machinelearningservices mfe.json, MarketplaceSubscriptions_List
   and its PaginationParameter). A serverless endpoint, or a FineTuning job, of a model outside
   Microsoft's `azureml` registry is refused without a Subscribed subscription to its offer.
+- Scoring URIs take the credential of the endpoint's auth mode only: a Microsoft Entra token for
+  https://ml.azure.com (aad_token), an endpoint key (key), or the token of the endpoint's `token`
+  action (aml_token).
 - A pipeline job's registry component node is checked against that component version's inputs
   (the tables in jobs/component_specs, transcribed from Azure/azureml-assets): unknown inputs,
   missing required ones, literal vs URI input kinds and enum values are refused with 400 UserError.
@@ -86,6 +89,8 @@ JOB_EXISTS = (
     "and isArchived can be updated."
 )
 JOB_IMMUTABLE = {"code": "Immutable", "innerError": {"code": "JobPropertyImmutable", "innerError": None}}
+# ARM's limit on a tag value (Learn, "Use tags to organize your Azure resources", Limitations).
+TAG_VALUE_MAX = 256
 # The root and node errors of a pipeline whose step failed: generic, the real one is on the step.
 PIPELINE_FAILED = "Pipeline has some failed steps. See child run or execution logs for more details."
 
@@ -126,6 +131,20 @@ def jwt_for(audience: str) -> str:
 def mlflow_error(code: str, message: str) -> dict[str, str]:
     """MLflow's error body (mlflow.exceptions.MlflowException.serialize_as_json)."""
     return {"error_code": code, "message": message}
+
+
+def tag_refusal(body: Any) -> tuple[int, Any] | None:
+    """ARM's tag limits on a tracked resource's PUT: at most 50 tags, names of at most 512 and values
+    of at most 256 characters (Learn, "Use tags to organize your Azure resources", Limitations)."""
+    tags = (body or {}).get("tags") or {}
+    too_long = sorted(name for name, value in tags.items() if len(str(value)) > TAG_VALUE_MAX)
+    if len(tags) > 50 or too_long or any(len(name) > 512 for name in tags):
+        return 400, error_body(
+            400,
+            f"Invalid tags: at most 50, values of at most {TAG_VALUE_MAX} characters ({', '.join(too_long)})",
+            "InvalidTag",
+        )
+    return None
 
 
 def _audience(authorization: str) -> str | None:
@@ -504,15 +523,22 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             )
             if maas:
                 return self._maas(method, path, maas.group(1), maas.group(2))
+            if re.search(r"/workspaces/[^/]+/marketplaceSubscriptions$", path) and method == "GET":
+                return 200, self._page(path, list(fake.marketplace.values()))
+            if re.search(r"/workspaces/[^/]+/serverlessEndpoints$", path) and method == "GET":
+                return 200, self._page(path, list(fake.serverless.values()))
             scoring = re.search(r"^/score/([^/]+)$", path)
             if scoring and method == "POST":
                 return self._score(scoring.group(1))
             listing = re.search(r"/workspaces/[^/]+/onlineEndpoints(/[^/]+/deployments)?$", path)
             if listing and method == "GET":
                 return self._online_list(path, (listing.group(1) or "").strip("/").split("/")[0])
-            logs = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+/deployments/[^/]+)/getLogs$", path)
-            if logs and method == "POST":
-                return self._online_logs(logs.group(1))
+            action = re.search(
+                r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)/(getLogs|listKeys|token)$",
+                path,
+            )
+            if action and method == "POST":
+                return self._online_action(action.group(1), action.group(3))
             online = re.search(r"/workspaces/[^/]+/onlineEndpoints/([^/]+(/deployments/[^/]+)?)$", path)
             if online:
                 return self._online(method, path, online.group(1), body)
@@ -802,6 +828,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return self._online_delete(key)
             if method != "PUT":
                 return 405, None
+            if refusal := tag_refusal(body):
+                return refusal
             updating = key in fake.online
             if "/deployments/" not in key:
                 # The service validates the traffic map: every deployment named must exist, the
@@ -849,11 +877,36 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if method != "PUT":
                 return 405, None
             body = self._last_body()
+            if refusal := tag_refusal(body):
+                return refusal
+            if kind == "marketplaceSubscriptions":
+                # A workspace subscribes to an offer once: creating it again "will throw exception
+                # if the subscription already exists" (Learn, fine-tune-serverless; the status the
+                # service answers with is not documented).
+                offer = str(body["properties"]["modelId"]).lower()
+                for existing in fake.marketplace.values():
+                    if existing["name"] == name or existing["properties"]["modelId"].lower() == offer:
+                        return 409, error_body(
+                            409, f"Marketplace subscription {existing['name']} to {offer} already exists"
+                        )
             if kind == "serverlessEndpoints":
                 model_id = body["properties"]["modelSettings"]["modelId"]
-                found = re.search(r"/models/([^/]+)/versions/([^/]+)$", model_id)
+                # A fine-tuned model as Learn's sample names it: the workspace's region and guid
+                # (fine-tune-serverless, "Deploy a fine-tuned model"); other forms are not documented.
+                found = re.search(
+                    rf"^azureml://locations/{re.escape(str(body.get('location')))}/workspaces/"
+                    rf"{fake.workspace_guid}/models/([^/]+)/versions/([^/]+)$",
+                    model_id,
+                )
                 if not found or f"{found.group(1)}/{found.group(2)}" not in fake.models:
                     return 400, error_body(400, f"model {model_id} not found in the workspace")
+                # "We currently limit one deployment per model per project" (Learn,
+                # fine-tune-serverless; the status the service answers with is not documented).
+                for other in fake.serverless.values():
+                    if other["name"] != name and other["properties"]["modelSettings"]["modelId"] == model_id:
+                        return 409, error_body(
+                            409, f"Model {model_id} is already deployed to {other['name']}"
+                        )
                 base = fake.models[f"{found.group(1)}/{found.group(2)}"].get("base_model_id", "")
                 if base and not fake.subscribed(base):
                     return 400, error_body(
@@ -896,13 +949,27 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 items = [v for k, v in fake.online.items() if "/deployments/" not in k]
             return 200, self._page(path, items)
 
-        def _online_logs(self, key: str) -> tuple[int, Any]:
-            """POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines."""
+        def _online_action(self, key: str, action: str) -> tuple[int, Any]:
             if key not in fake.online:
                 return 404, error_body(404, f"{key} not found")
-            lines = fake.deployment_logs.get(key, "").splitlines()
-            tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
-            return 200, {"content": "\n".join(lines[-tail:])}
+            if action == "getLogs":
+                # POST .../deployments/{d}/getLogs {"containerType", "tail"}: the container's last lines.
+                lines = fake.deployment_logs.get(key, "").splitlines()
+                tail = int((self._last_body() or {}).get("tail") or len(lines) or 1)
+                return 200, {"content": "\n".join(lines[-tail:])}
+            mode = fake.online[key]["properties"].get("authMode")
+            if action == "token":
+                if mode != "AMLToken":
+                    return 400, error_body(400, f"Endpoint {key} does not use Azure ML token authentication")
+                return 200, {
+                    "accessToken": f"amltoken-{key}",
+                    "tokenType": "Bearer",
+                    "expiryTimeUtc": 4102444800,
+                    "refreshAfterTimeUtc": 4102441200,
+                }
+            if mode != "Key":
+                return 400, error_body(400, f"Endpoint {key} does not use key authentication")
+            return 200, {"primaryKey": "pk", "secondaryKey": "sk"}
 
         def _last_body(self) -> Any:
             return fake.requests[-1].body
@@ -929,14 +996,26 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             }
             return 202, None
 
+        def _scoring_credential(self, endpoint: str, authorization: str) -> bool:
+            """What each auth mode accepts (Learn, "Authenticate clients for online endpoints"): a
+            Microsoft Entra token for https://ml.azure.com (aad_token), an endpoint key (key), or
+            the token the endpoint's `token` action issued (aml_token)."""
+            mode = fake.online[endpoint]["properties"].get("authMode")
+            token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else ""
+            if mode == "Key":
+                return token in ("pk", "sk")
+            if mode == "AMLToken":
+                return token == f"amltoken-{endpoint}"
+            return _audience(authorization) == "https://ml.azure.com"
+
         def _score(self, endpoint: str) -> tuple[int, Any]:
             """The scoring URI: `azureml-model-deployment` picks a deployment whatever its traffic;
             without it the request goes where the traffic map says (the first deployment with a share)."""
             if endpoint not in fake.online:
                 return 404, error_body(404, f"endpoint {endpoint} not found")
             headers = fake.requests[-1].headers
-            if not headers.get("authorization", "").startswith("Bearer "):
-                return 401, error_body(401, "missing credentials")
+            if not self._scoring_credential(endpoint, headers.get("authorization", "")):
+                return 401, error_body(401, "missing or wrong credentials for the endpoint's auth mode")
             chosen = headers.get("azureml-model-deployment")
             if chosen is None:
                 traffic = fake.online[endpoint]["properties"].get("traffic") or {}

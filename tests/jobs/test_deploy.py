@@ -435,6 +435,11 @@ def test_prod_deploys_from_its_registry_with_public_access_disabled(
             "(5 x Standard_NC24ads_A100_v4 = 120), 96 are available",
         ),
         (["--instance-type", "Standard_ND96isr_H100_v5"], "has no GPU quota for standardNDSH100v5Family"),
+        # A GPU size of the platform that Learn's managed online endpoints SKU list does not name.
+        (
+            ["--instance-type", "Standard_ND96isr_H200_v5"],
+            "instance type Standard_ND96isr_H200_v5 is not on Learn's managed online endpoints SKU list",
+        ),
         # T4 sizes get Azure ML's 20% upgrade reserve: 34 x 4 = 136 vCPUs fit the 160 granted,
         # ceil(1.2 x 34) = 41 instances x 4 = 164 do not.
         (
@@ -644,3 +649,93 @@ def test_a_deployment_that_fits_next_to_the_live_one_goes_ahead(fake: FakeAzure,
     code, _, err = deploy(fake, outputs_file)
     assert code == 0, err
     assert traffic(fake) == {NEW: 100}
+
+
+def crowded_endpoint(fake: FakeAzure, tags: dict[str, str] | None = None) -> dict[str, int]:
+    """An endpoint whose traffic is spread over seven deployments with 32-character names (T4s, so
+    the A100 quota check leaves them out): recording that map takes more than 256 characters."""
+    shares = {f"live-deployment-{i:02d}-abcdefghijklm": share for i, share in enumerate([15, 15] + [14] * 5)}
+    live_endpoint(fake, traffic=shares, tags=tags)
+    for name in shares:
+        fake.online[f"nlp-chat/deployments/{name}"]["properties"]["instanceType"] = "Standard_NC4as_T4_v3"
+    return shares
+
+
+def test_a_traffic_map_too_long_for_the_rollback_tag_is_refused_before_any_write(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # ARM refuses a tag value over 256 characters, and with it the traffic PUT: found out after the
+    # deployment was built, the rollout would end with the new deployment at 0% for nothing.
+    shares = crowded_endpoint(fake)
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert "tag previous_traffic would be 267 characters, Azure takes at most 256" in err
+    assert writes(fake) == []
+    assert traffic(fake) == shares
+
+
+def test_the_rollback_tag_is_compact_json_of_the_shares(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, traffic={"blue": 60, "green": 40})
+    assert deploy(fake, outputs_file, "--traffic", "10")[0] == 0
+    assert fake.online["nlp-chat"]["tags"]["previous_traffic"] == '{"blue":60,"green":40}'
+
+
+def test_a_rollback_that_cannot_record_the_traffic_it_replaces_is_refused(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    shares = crowded_endpoint(fake, tags={"project": "nlp-research", "previous_traffic": '{"blue":100}'})
+    fake.online["nlp-chat/deployments/blue"] = {
+        **fake.online["nlp-chat/deployments/live-deployment-00-abcdefghijklm"],
+        "name": "blue",
+    }
+    code, _, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
+    assert code == EXIT_USER_ERROR and "would be 267 characters" in err
+    assert not [r for r in fake.requests if r.method == "PUT"]
+    assert traffic(fake) == shares
+
+
+def test_a_model_reference_too_long_for_the_deployments_tag_is_refused(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    model = f"azureml://registries/mlpdevreg/models/{'m' * 230}/versions/1"
+    code, out, err = deploy(fake, outputs_file, model=model)
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "the deployment's `model` tag takes at most 256" in err
+    assert not fake.requests
+
+
+@pytest.mark.parametrize(("auth_mode", "rest_mode"), [("key", "Key"), ("aml_token", "AMLToken")])
+def test_the_smoke_test_authenticates_as_the_new_endpoints_auth_mode(
+    fake: FakeAzure, outputs_file: Path, auth_mode: str, rest_mode: str
+) -> None:
+    code, _, err = deploy(fake, outputs_file, "--auth-mode", auth_mode)
+    assert code == 0, err
+    assert fake.online["nlp-chat"]["properties"]["authMode"] == rest_mode
+    assert fake.scored == [("nlp-chat", NEW)]
+
+
+def test_the_fake_scores_only_with_the_credential_of_the_endpoints_auth_mode(fake: FakeAzure) -> None:
+    # An aad_token endpoint takes Microsoft Entra tokens for https://ml.azure.com, not ARM tokens.
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    from fake_azure import jwt_for
+
+    live_endpoint(fake)
+    context = ssl.create_default_context()
+    fake.ca.configure_trust(context)
+
+    def score(token: str) -> int:
+        request = urllib.request.Request(
+            f"{fake.url}/score/nlp-chat", data=b"{}", headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, context=context) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    assert score(jwt_for(fake.url)) == 401  # an Azure Resource Manager token
+    assert score("pk") == 401  # a key, on an endpoint without key auth
+    assert score(jwt_for("https://ml.azure.com")) == 200

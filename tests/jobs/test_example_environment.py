@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
+import string
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ DISTRIBUTIONS = {
     "azure.keyvault.secrets": "azure-keyvault-secrets",
     # mlflow-skinny ships the transformers flavor; azureml-mlflow caps it (<=3.15.0).
     "mlflow.transformers": "mlflow-skinny",
+    "mlflow.models": "mlflow-skinny",
+    "mlflow.types.schema": "mlflow-skinny",
 }
 
 
@@ -59,6 +63,27 @@ def test_every_third_party_import_of_the_example_is_pinned_in_its_environment() 
     assert {"torch", "transformers", "azureml-mlflow"} <= set(pinned)
 
 
+# The transformers releases the transformers flavor of mlflow-skinny 3.15.0 supports
+# (mlflow/ml_package_versions.py in its wheel: "transformers" -> "models" -> minimum/maximum).
+MLFLOW_SKINNY = "3.15.0"
+MLFLOW_TRANSFORMERS_RANGE = ("4.43.4", "5.14.1")
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_transformers_is_a_release_the_pinned_mlflow_flavor_supports() -> None:
+    pinned = pinned_pip_packages()
+    # The range below is mlflow-skinny 3.15.0's: a new mlflow pin needs its range read again.
+    assert pinned["mlflow-skinny"] == MLFLOW_SKINNY
+    low, high = (release(v) for v in MLFLOW_TRANSFORMERS_RANGE)
+    assert low <= release(pinned["transformers"]) <= high, (
+        f"transformers {pinned['transformers']} is outside the {MLFLOW_TRANSFORMERS_RANGE} that "
+        f"mlflow-skinny {MLFLOW_SKINNY}'s transformers flavor supports"
+    )
+
+
 def test_secret_references_are_resolved_at_startup_and_only_those() -> None:
     train = load_example()
     uri = "https://kv-mlp-dev-nlp-research.vault.azure.net/secrets/huggingface-token"
@@ -88,9 +113,32 @@ def test_the_recipe_declares_the_examples_output_as_an_mlflow_model() -> None:
     assert recipe["outputs"] == {"model": {"type": "mlflow_model"}}
 
 
-def test_the_example_saves_the_merged_model_with_its_tokenizer_as_an_mlflow_chat_model() -> None:
+class ChatTokenizer:
+    """A tokenizer whose chat template starts with its BOS token and writes braces of its own."""
+
+    bos_token = "<s>"
+
+    def apply_chat_template(self, messages: list[dict[str, str]], **kwargs: Any) -> str:
+        assert kwargs == {"tokenize": False, "add_generation_prompt": True}
+        [message] = messages
+        return f"<s><|user|>{{x}}\n{message['content']}<|end|>\n<|assistant|>\n"
+
+
+def format_fields(template: str) -> list[str]:
+    # How mlflow.transformers validates a prompt_template (_validate_prompt_template): exactly one
+    # field, `prompt`.
+    return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+
+
+def test_the_prompt_template_is_the_chat_template_around_one_user_message() -> None:
+    template = load_example().chat_prompt_template(ChatTokenizer())
+    assert format_fields(template) == ["prompt"]
+    assert template.format(prompt="hi") == "<|user|>{x}\nhi<|end|>\n<|assistant|>\n"
+
+
+def test_the_example_saves_the_merged_model_as_a_string_in_string_out_mlflow_model() -> None:
     train = load_example()
-    merged, tokenizer = object(), object()
+    merged, tokenizer, signature = object(), ChatTokenizer(), object()
 
     class Adapter:
         """What the trainer holds after LoRA training: a peft model."""
@@ -106,14 +154,25 @@ def test_the_example_saves_the_merged_model_with_its_tokenizer_as_an_mlflow_chat
         return "text-generation pipeline"
 
     train.save_mlflow_model(
-        Adapter(), tokenizer, "/mnt/outputs/model", lambda **kwargs: saved.append(kwargs), pipeline
+        Adapter(), tokenizer, "/mnt/outputs/model", lambda **kwargs: saved.append(kwargs), pipeline, signature
     )
     # The full model: the adapter alone would need peft and the base weights at serving time.
     assert built == [{"task": "text-generation", "model": merged, "tokenizer": tokenizer}]
-    assert saved == [
-        {
-            "transformers_model": "text-generation pipeline",
-            "path": "/mnt/outputs/model",
-            "task": "llm/v1/chat",
-        }
-    ]
+    [call] = saved
+    assert call["transformers_model"] == "text-generation pipeline" and call["path"] == "/mnt/outputs/model"
+    assert call["signature"] is signature and format_fields(call["prompt_template"]) == ["prompt"]
+    # Not MLflow's chat task: Azure ML's no-code scoring script cannot build a sample for its
+    # `messages` column and would not start (azureml-assets mlflow_score_script.py).
+    assert "task" not in call
+
+
+def test_the_examples_sample_request_is_one_the_scoring_script_passes_to_the_model() -> None:
+    # Azure ML's MLflow scoring script takes `input_data.parameters` as the predict params and,
+    # when `input_string` is all that is left, that list as the model input; a list of strings
+    # goes to the model as it is (azureml-assets mlflow_score_script.py, run()).
+    request = json.loads((REPO / "jobs" / "examples" / "sample-requests" / "trl-sft.json").read_text())
+    data = request["input_data"]
+    assert set(data) == {"input_string", "parameters"}
+    assert data["input_string"] and all(isinstance(text, str) for text in data["input_string"])
+    # Parameters the signature does not declare are ignored by MLflow.
+    assert set(data["parameters"]) <= set(load_example().GENERATION_PARAMS)

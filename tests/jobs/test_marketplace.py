@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from azure.mgmt.core.tools import parse_resource_id
 from fake_azure import FakeAzure, Fault
 from fake_cli import finetune, run
-from azure.mgmt.core.tools import parse_resource_id
 from test_recipes_and_checks import write_variant
 
 from jobs.cli import EXIT_JOB_FAILED, EXIT_OK, EXIT_USER_ERROR

@@ -95,3 +95,14 @@ def test_an_mlclient_keeps_its_credential_cloud_and_retry_settings(monkeypatch: 
     assert access.credential is credential
     assert access.scope == "https://arm.example/.default"  # the cloud's Resource Manager, not ml.azure.com
     assert dict(access.retry) == {"retry_total": 3, "retry_backoff_factor": 0.5}
+
+
+def test_a_workspace_keeps_its_guid_in_workspace_id() -> None:
+    from azure.ai.ml._restclient.arm_ml_service.models import Workspace as RestWorkspace
+    from azure.ai.ml.entities import Workspace
+
+    rest = RestWorkspace(location="westus3", workspace_id="5f0c8a1e-0000-4000-8000-000000000001")
+    rest.name = "ws"
+    workspace = Workspace._from_rest_object(rest)
+    assert workspace is not None
+    assert jobs.sdk_private.workspace_guid(workspace) == "5f0c8a1e-0000-4000-8000-000000000001"

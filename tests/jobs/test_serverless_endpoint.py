@@ -8,10 +8,14 @@ from pathlib import Path
 
 from fake_azure import FakeAzure, Fault
 from fake_cli import run
+from stackdata import SERVERLESS_REGION, Planned, in_region
 
 from jobs.cli import EXIT_JOB_FAILED, EXIT_USER_ERROR
 
 META = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+# The fine-tuned model as Learn's sample names it for a serverless endpoint: the workspace's region
+# and guid (fine-tune-serverless, "Deploy a fine-tuned model").
+MODEL_ID = f"azureml://locations/{SERVERLESS_REGION}/workspaces/{{guid}}/models/llama-ft/versions/1"
 
 
 def fine_tuned(fake: FakeAzure) -> None:
@@ -45,12 +49,14 @@ def test_a_meta_model_gets_its_marketplace_subscription_then_the_endpoint(
     endpoint = puts[1].body
     assert endpoint["location"] == "westus3"
     assert endpoint["sku"]["name"] == "Consumption"
-    assert (
-        endpoint["properties"]["modelSettings"]["modelId"]
-        == f"{fake.workspace_id}/models/llama-ft/versions/1"
-    )
+    assert endpoint["properties"]["modelSettings"]["modelId"] == MODEL_ID.format(guid=fake.workspace_guid)
     assert fake.serverless["llama-chat"]["properties"]["provisioningState"] == "Succeeded"
-    assert "serverless endpoint llama-chat serves llama-ft:1 (billed per token)" in out
+    # A deployed fine-tune bills hourly while it exists, not only per token (Learn, fine-tune-serverless).
+    assert (
+        "serverless endpoint llama-chat serves llama-ft:1: a fine-tuned model bills an hourly hosting fee"
+        in out
+    )
+    assert "per token" not in out
 
 
 def test_a_microsoft_model_needs_no_marketplace_subscription(
@@ -116,6 +122,22 @@ def test_a_region_without_the_model_is_refused_before_any_request(
     assert not fake.requests
 
 
+def test_llama_fine_tunes_deploy_only_where_its_fine_tuning_is_offered(
+    fake: FakeAzure, tmp_path: Path, planned: Planned
+) -> None:
+    # East US offers the catalog Llama 3.1 8B serverless, but fine-tuning it only West US 3
+    # (Learn, region-availability-maas), and a fine-tuned model deploys only where its base
+    # model's fine-tuning is offered.
+    fine_tuned(fake)
+    outputs = tmp_path / "outputs-eastus.json"
+    outputs.write_text(json.dumps(in_region(planned.outputs("dev"), "eastus")))
+    code, out, err = deploy(fake, outputs)
+    assert code == EXIT_USER_ERROR and out == ""
+    assert "serverless deployment of Meta-Llama-3.1-8B-Instruct is not offered in eastus" in err
+    assert "offered from workspaces in: westus3." in err
+    assert not fake.requests
+
+
 def test_a_followed_endpoint_operation_that_fails_is_one_error_and_exit_1(
     fake: FakeAzure, serverless_outputs_file: Path
 ) -> None:
@@ -152,12 +174,45 @@ def test_dry_run_prints_both_bodies(fake: FakeAzure, serverless_outputs_file: Pa
     assert not fake.requests
     bodies = [json.loads(part.split("\n", 1)[1]) for part in out.split("# PUT")[1:]]
     assert bodies[0] == {"properties": {"modelId": META}}
-    assert (
-        bodies[1]["properties"]["modelSettings"]["modelId"]
-        == f"{fake.workspace_id}/models/llama-ft/versions/1"
-    )
+    # Offline: the workspace (its guid) is not read.
+    assert bodies[1]["properties"]["modelSettings"]["modelId"] == MODEL_ID.format(guid="<workspace guid>")
 
 
 def test_a_versioned_base_model_is_refused(fake: FakeAzure, serverless_outputs_file: Path) -> None:
     code, _, err = deploy(fake, serverless_outputs_file, "--base-model", f"{META}/versions/4")
     assert code == EXIT_USER_ERROR and "must be azureml://registries/REGISTRY/models/NAME (no version" in err
+
+
+def test_a_model_another_endpoint_serves_is_refused_before_any_write(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # One serverless deployment per model per project (Learn, fine-tune-serverless).
+    fine_tuned(fake)
+    assert deploy(fake, serverless_outputs_file, "--wait")[0] == 0
+    before = len(fake.requests)
+    code, _, err = run(
+        fake,
+        serverless_outputs_file,
+        "deploy-serverless",
+        "llama-ft:1",
+        "--endpoint",
+        "llama-chat-2",
+        "--base-model",
+        META,
+    )
+    assert code == EXIT_USER_ERROR
+    assert (
+        "llama-ft:1 is already served by serverless endpoint llama-chat: Azure allows one deployment" in err
+    )
+    assert not [r for r in fake.requests[before:] if r.method == "PUT"]
+
+
+def test_the_same_endpoint_can_be_put_again(fake: FakeAzure, serverless_outputs_file: Path) -> None:
+    fine_tuned(fake)
+    assert deploy(fake, serverless_outputs_file, "--wait")[0] == 0
+    fake.requests.clear()
+    code, out, err = deploy(fake, serverless_outputs_file, "--wait")
+    assert code == 0, err
+    # the first run's subscription is used, not created again; the endpoint is PUT again
+    assert "subscribing" not in out
+    assert [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PUT"] == ["serverlessEndpoints"]

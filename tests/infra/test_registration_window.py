@@ -73,6 +73,7 @@ def _plan(root: Path, *, preview: bool) -> tuple[Plan, ConstructionCountingMonit
     return plan, monitor
 
 
+@pytest.mark.slow
 def test_a_preview_keeps_a_few_projects_pending_and_an_update_everything(many_projects: Path) -> None:
     preview, previewed = _plan(many_projects, preview=True)
     update, updated = _plan(many_projects, preview=False)
@@ -86,6 +87,7 @@ def test_a_preview_keeps_a_few_projects_pending_and_an_update_everything(many_pr
     assert previewed.pending()[0] < total / 2
 
 
+@pytest.mark.slow
 def test_preview_and_update_register_the_same_resources(many_projects: Path) -> None:
     preview, _ = _plan(many_projects, preview=True)
     update, _ = _plan(many_projects, preview=False)

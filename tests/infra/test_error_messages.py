@@ -1,0 +1,137 @@
+"""What a platform team reads when a file is wrong: the whole message of each kind of mistake,
+against a reviewed copy (tests/infra/expected/errors.txt).
+
+The other tests check that each mistake is found and where; this one pins the words, which are
+the product for the person who made the mistake: the file, the field, the numbers, and what to do.
+After an intended change, rewrite the copy with
+`pytest tests/infra/test_error_messages.py --update-expected` and review the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+
+from infra.config import Layout, validate_all
+from tests.infra.sandbox import AS_OF, Sandbox, example_environment, example_project
+
+EXPECTED_FILE = "errors.txt"
+T4 = "standardNCASv3_T4Family"
+A100 = "StandardNCADSA100v4Family"
+ADMINS = {"object_id": "11111111-aaaa-4bbb-8ccc-000000000001", "kind": "Group", "name": "sg-vision-admins"}
+STORAGE_ID = (
+    "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/"
+    "Microsoft.Storage/storageAccounts/stdata"
+)
+Edit = Callable[[Sandbox], None]
+
+
+def environment(stack: str, change: Callable[[dict[str, Any]], None]) -> Edit:
+    def edit(sandbox: Sandbox) -> None:
+        document = example_environment(stack)
+        change(document)
+        sandbox.stack(stack, document)
+
+    return edit
+
+
+def project(name: str, change: Callable[[dict[str, Any]], None]) -> Edit:
+    def edit(sandbox: Sandbox) -> None:
+        document = example_project(name)
+        change(document)
+        sandbox.project(f"{name}.yaml", document)
+
+    return edit
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = document
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+
+    return change
+
+
+def _outbound_without_managed_network(document: dict[str, Any]) -> None:
+    document["network"]["isolation_mode"] = "Disabled"
+    document["registry"]["existing_public_network_access"] = True
+    document["network"]["outbound_rules"] = {
+        "data": {"type": "PrivateEndpoint", "service_resource_id": STORAGE_ID, "subresource_target": "blob"}
+    }
+
+
+CASES: dict[str, Edit] = {
+    "quota exceeded": environment("dev", _set("gpu_quota", {T4: 32, A100: 48})),
+    "quota exceeded by a project": project(
+        "vision-lab", _set("environments.dev.clusters.t4-spot.max_nodes", 12)
+    ),
+    "family without quota": environment("dev", _set("gpu_quota", {T4: 64})),
+    "region without quota": project("nlp-research", _set("location", "northeurope")),
+    "region outside the registry's": project("nlp-research", _set("location", "eastus")),
+    "region typo": project("vision-lab", _set("location", "westeurop")),
+    "privileged role": project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),
+    "unknown role": project("vision-lab", _set("access.extra_roles", {"Data Wizard": [ADMINS]})),
+    "exception for a role that needs none": environment(
+        "dev",
+        _set(
+            "role_exceptions",
+            [
+                {
+                    "project": "vision-lab",
+                    "object_id": ADMINS["object_id"],
+                    "role": "Reader",
+                    "reason": "read-only access for audits (SEC-9)",
+                }
+            ],
+        ),
+    ),
+    "outbound rules without a managed network": environment("dev", _outbound_without_managed_network),
+    "exfiltration service tag in production": environment(
+        "prod",
+        lambda e: e["network"]["outbound_rules"].update(
+            broad={"type": "ServiceTag", "service_tag": "Storage", "protocol": "TCP", "port_ranges": "443"}
+        ),
+    ),
+    "budget start before this month": project(
+        "nlp-research", _set("environments.prod.budget.start_date", "2026-11-01")
+    ),
+    "budget threshold out of range": project("nlp-research", _set("budget.thresholds", [80, 1001])),
+    "cluster idle time too short": project("vision-lab", _set("clusters.t4-spot.idle_minutes", 1)),
+    "cluster name azure refuses": project(
+        "vision-lab", lambda p: p["clusters"].update({"x": p["clusters"].pop("t4-spot")})
+    ),
+}
+
+
+def messages(case: str, edit: Edit, sandbox: Sandbox, as_of: date = AS_OF) -> str:
+    edit(sandbox)
+    found = validate_all(Layout(sandbox.root), as_of=as_of)
+    assert found, f"{case}: no problem found"
+    return "\n".join([f"## {case}", *(str(issue) for issue in found), ""])
+
+
+def test_each_mistake_reads_as_reviewed(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> None:
+    from infra.plan.offline import REPOSITORY
+
+    text = "\n".join(
+        messages(case, edit, Sandbox.from_examples(tmp_path_factory.mktemp("case")))
+        for case, edit in CASES.items()
+    )
+    expected_file = REPOSITORY / "tests" / "infra" / "expected" / EXPECTED_FILE
+    if request.config.getoption("--update-expected"):
+        expected_file.write_text(text)
+    changed = "".join(
+        difflib.unified_diff(
+            expected_file.read_text().splitlines(True), text.splitlines(True), str(expected_file), "now"
+        )
+    )
+    assert not changed, f"messages changed; if intended, rerun with --update-expected:\n{changed}"

@@ -67,6 +67,23 @@ def _outbound_without_managed_network(document: dict[str, Any]) -> None:
     }
 
 
+OTHER = {"object_id": "33333333-cccc-4ddd-8eee-000000000003", "kind": "Group", "name": "sg-vision-ops"}
+EXCEPTION = {
+    "project": "vision-lab",
+    "object_id": ADMINS["object_id"],
+    "role": "Contributor",
+    "reason": "vision admins run their own services (SEC-42)",
+}
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(sandbox: Sandbox) -> None:
+        for one in edits:
+            one(sandbox)
+
+    return edit
+
+
 CASES: dict[str, Edit] = {
     "quota exceeded": environment("dev", _set("gpu_quota", {T4: 32, A100: 48})),
     "quota exceeded by a project": project(
@@ -91,6 +108,20 @@ CASES: dict[str, Edit] = {
                 }
             ],
         ),
+    ),
+    # an exception is for one project, one principal and one role
+    "privileged role excepted for another project": both(
+        environment("dev", _set("role_exceptions", [EXCEPTION])),
+        project("vision-lab", _set("access.extra_roles", {"Contributor": [ADMINS]})),
+        project("nlp-research", _set("access.extra_roles", {"Contributor": [ADMINS]})),
+    ),
+    "privileged role excepted for another principal": both(
+        environment("dev", _set("role_exceptions", [EXCEPTION])),
+        project("vision-lab", _set("access.extra_roles", {"Contributor": [ADMINS, OTHER]})),
+    ),
+    "privileged role excepted for another role": both(
+        environment("dev", _set("role_exceptions", [EXCEPTION])),
+        project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),
     ),
     "outbound rules without a managed network": environment("dev", _outbound_without_managed_network),
     "exfiltration service tag in production": environment(

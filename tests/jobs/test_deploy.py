@@ -739,3 +739,65 @@ def test_the_fake_scores_only_with_the_credential_of_the_endpoints_auth_mode(fak
     assert score(jwt_for(fake.url)) == 401  # an Azure Resource Manager token
     assert score("pk") == 401  # a key, on an endpoint without key auth
     assert score(jwt_for("https://ml.azure.com")) == 200
+
+
+@pytest.mark.parametrize("retire", [False, True], ids=["keep-old", "retire-old"])
+def test_dry_run_output_is_the_reviewed_one(
+    fake: FakeAzure, outputs_file: Path, retire: bool, request: pytest.FixtureRequest
+) -> None:
+    """The whole `deploy --dry-run` text, against tests/jobs/golden/deploy-*.txt (what a reviewer
+    reads before a rollout). After an intended change: rerun with --update-expected."""
+    code, out, err = deploy(fake, outputs_file, "--dry-run", *(["--retire-old"] if retire else []))
+    assert code == 0, err
+    golden = Path(__file__).parent / "golden" / f"deploy-{'retire-old' if retire else 'keep-old'}.txt"
+    if request.config.getoption("--update-expected"):
+        golden.write_text(out)
+    assert out == golden.read_text()
+
+
+@pytest.mark.parametrize(
+    ("logs", "printed"),
+    [
+        ("  File train.py, line 3\nValueError: bad\n\n", "  File train.py, line 3\nValueError: bad\n"),
+        ("", "(the deployment wrote no logs)\n"),
+    ],
+    ids=["indented-first-line", "empty"],
+)
+def test_a_failed_deployments_log_tail_is_printed_as_written(
+    fake: FakeAzure, outputs_file: Path, logs: str, printed: str
+) -> None:
+    live_endpoint(fake)
+    fake.lro_failures[f"nlp-chat/deployments/{NEW}"] = "Container crashed"
+    fake.deployment_logs[f"nlp-chat/deployments/{NEW}"] = logs
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_JOB_FAILED
+    assert printed in err
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "tags", "message"),
+    [
+        ("1-bad", None, "error: endpoint name '1-bad' "),
+        (
+            "nlp-chat",
+            {"previous_traffic": "blue=100"},
+            "error: endpoint nlp-chat tag previous_traffic is not a traffic map: 'blue=100'",
+        ),
+        (
+            "nlp-chat",
+            {"previous_traffic": '{"gone": 50, "lost": 50}'},
+            "error: cannot roll back nlp-chat: deployment gone, lost no longer exists (retired?)",
+        ),
+        ("other", None, "error: rolling back endpoint other: not found in workspace "),
+    ],
+    ids=["bad-name", "bad-tag", "two-retired", "no-endpoint"],
+)
+def test_a_rollback_that_cannot_be_done_says_why_and_changes_nothing(
+    fake: FakeAzure, outputs_file: Path, endpoint: str, tags: dict[str, str] | None, message: str
+) -> None:
+    live_endpoint(fake, tags=tags)
+    code, _, err = run(fake, outputs_file, "rollback", "--endpoint", endpoint)
+    assert code == EXIT_USER_ERROR
+    assert err.startswith(message), err
+    assert traffic(fake) == {"blue": 100}
+    assert not [r for r in fake.requests if r.method == "PUT"]

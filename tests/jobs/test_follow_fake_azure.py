@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from fake_azure import FakeAzure, Outage
+from fake_azure import FakeAzure, Fault, Outage
 from fake_cli import dry_run, finetune, run
 
 from jobs.cli import EXIT_FOLLOW_STOPPED, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
-from jobs.submit import Polling
+from jobs.submit import Polling, WorkspaceJobs
+from jobs.targets import Target
 
 RECIPE = "phi3-mini-chat-lora"  # a pipeline job: its steps are listed while following
 
@@ -336,3 +338,24 @@ def test_list_reads_every_page_and_keeps_to_the_project(fake: FakeAzure, outputs
     assert code == 0, err
     # 5 jobs, 2 per page: job-4 is on the third page, the other project's are left out.
     assert out.splitlines() == [f"job-{i}  Completed  recipe=r{i}" for i in (0, 2, 4)]
+
+
+def test_list_that_azure_refuses_says_what_was_being_done(fake: FakeAzure, outputs_file: Path) -> None:
+    fake.faults.append(Fault("GET", "/jobs", 404))
+    code, out, err = run(fake, outputs_file, "list")
+    assert code != 0 and out == ""
+    assert err.startswith("error: listing jobs: not found in workspace ")
+
+
+def test_a_job_without_a_studio_link_gets_the_studios_run_url(target: Target) -> None:
+    # The service names the studio link in the job's services; when it does not, the link is the
+    # studio's run URL for the workspace (what the service's own links look like).
+    job = SimpleNamespace(
+        name="job-1", status="Running", display_name=None, studio_url=None, tags=None, type="pipeline"
+    )
+    client = SimpleNamespace(jobs=SimpleNamespace(get=lambda name: job))
+    view = WorkspaceJobs(target, client).get("job-1")
+    assert view.studio_url == (
+        f"https://ml.azure.com/runs/job-1?wsid=/subscriptions/{target.subscription_id}"
+        f"/resourcegroups/{target.resource_group}/workspaces/{target.workspace_name}"
+    )

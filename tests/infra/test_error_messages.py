@@ -89,8 +89,12 @@ CASES: dict[str, Edit] = {
     "quota exceeded by a project": project(
         "vision-lab", _set("environments.dev.clusters.t4-spot.max_nodes", 12)
     ),
-    "family without quota": environment("dev", _set("gpu_quota", {T4: 64})),
-    "region without quota": project("nlp-research", _set("location", "northeurope")),
+    "family without quota": environment("dev", _set("gpu_quota", {T4: 64, "standardNDSH100v5Family": 96})),
+    "no quota at all": environment("dev", _set("gpu_quota", {})),
+    "region without quota": both(
+        environment("dev", _set("gpu_quota_by_region", {"westus3": {T4: 16}})),
+        project("nlp-research", _set("location", "northeurope")),
+    ),
     "region outside the registry's": project("nlp-research", _set("location", "eastus")),
     "region typo": project("vision-lab", _set("location", "westeurop")),
     "privileged role": project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),

@@ -82,6 +82,12 @@ def _variant(sandbox: Sandbox) -> None:
     }
     vision["access"]["data_scientists"] = [*vision["access"]["data_scientists"], deployer]
     vision["access"]["ci_deployers"] = [deployer]
+    # two clusters of one family in one project: one row naming both
+    vision["clusters"]["t4-small"] = {
+        "vm_size": "Standard_NC4as_T4_v3",
+        "max_nodes": 1,
+        "priority": "LowPriority",
+    }
     sandbox.project("vision-lab.yaml", vision)
     nlp = example_project("nlp-research")
     nlp["budget"]["start_date"] = "2027-02-01"

@@ -96,9 +96,11 @@ def _variant(sandbox: Sandbox) -> None:
 
 
 def _bare(sandbox: Sandbox) -> None:
-    """An environment with no GPU clusters and no budgets."""
+    """An environment with no GPU clusters and no budgets, and a project with no people."""
     for name in ("nlp-research", "vision-lab", "maas-lab"):
         document = example_project(name)
+        if name == "maas-lab":
+            document.pop("access", None)
         document.pop("budget", None)
         document["clusters"] = {}
         for override in document.get("environments", {}).values():

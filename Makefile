@@ -12,7 +12,7 @@ UV := .tools/bin/uv
 endif
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph mutate check-live policy
+.PHONY: plan test lint typecheck unit bench bench-diff validate sync onboard graph mutate check-live policy expected
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -50,6 +50,11 @@ unit: sync
 	$(RUN) pytest -q
 
 test: lint typecheck unit
+
+# Rewrite the reviewed copies (plan text, error messages, dry runs; docs/mutation.md) from the
+# current output after an intended change; review them with `git diff tests/`.
+expected: sync
+	$(RUN) pytest -q tests/infra/test_plan_text.py tests/infra/test_error_messages.py tests/jobs/test_dry_run.py tests/jobs/test_deploy.py --update-expected
 
 bench: sync
 	$(RUN) python bench/plan_scale.py

@@ -3,8 +3,7 @@ against a reviewed copy (tests/infra/expected/errors.txt).
 
 The other tests check that each mistake is found and where; this one pins the words, which are
 the product for the person who made the mistake: the file, the field, the numbers, and what to do.
-After an intended change, rewrite the copy with
-`pytest tests/infra/test_error_messages.py --update-expected` and review the diff.
+After an intended change, rewrite the copy with `make expected` and review the diff.
 """
 
 from __future__ import annotations
@@ -169,4 +168,4 @@ def test_each_mistake_reads_as_reviewed(
             expected_file.read_text().splitlines(True), text.splitlines(True), str(expected_file), "now"
         )
     )
-    assert not changed, f"messages changed; if intended, rerun with --update-expected:\n{changed}"
+    assert not changed, f"messages changed; if intended, run `make expected` and review the diff:\n{changed}"

@@ -3,7 +3,7 @@
 Every line of it is a decision someone reads before `pulumi up`: who gets which role, which
 exceptions are granted and why, which budgets and GPU capacity each project has. The expected files
 are reviewed output, not the code's own tables: a change to them shows in the pull request.
-After an intended change, rewrite them with `pytest tests/infra/test_plan_text.py --update-expected`.
+After an intended change, rewrite them with `make expected` and review the diff.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def _compare(expected_file: Path, text: str, request: pytest.FixtureRequest) -> 
     changed = "".join(
         difflib.unified_diff(expected.splitlines(True), text.splitlines(True), str(expected_file), "now")
     )
-    assert not changed, f"the plan text changed; if intended, rerun with --update-expected:\n{changed}"
+    assert not changed, (
+        f"the plan text changed; if intended, run `make expected` and review the diff:\n{changed}"
+    )
 
 
 ADMINS = {"object_id": "11111111-aaaa-4bbb-8ccc-000000000001", "kind": "Group", "name": "sg-vision-admins"}

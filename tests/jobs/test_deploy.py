@@ -746,7 +746,7 @@ def test_dry_run_output_is_the_reviewed_one(
     fake: FakeAzure, outputs_file: Path, retire: bool, request: pytest.FixtureRequest
 ) -> None:
     """The whole `deploy --dry-run` text, against tests/jobs/golden/deploy-*.txt (what a reviewer
-    reads before a rollout). After an intended change: rerun with --update-expected."""
+    reads before a rollout). After an intended change: `make expected`, then review the diff."""
     code, out, err = deploy(fake, outputs_file, "--dry-run", *(["--retire-old"] if retire else []))
     assert code == 0, err
     golden = Path(__file__).parent / "golden" / f"deploy-{'retire-old' if retire else 'keep-old'}.txt"

@@ -51,7 +51,7 @@ def test_dry_run_is_byte_identical_and_matches_golden(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    """After an intended change: `pytest tests/jobs/test_dry_run.py --update-expected`, then review."""
+    """After an intended change: `make expected`, then review the diff."""
     outputs = serverless_outputs_file if name == "llama-serverless" else outputs_file
     first = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)
     second = dry_run(RECIPES / f"{name}.yaml", outputs, monkeypatch)

@@ -248,3 +248,18 @@ def test_metrics_the_tracking_server_refuses_are_a_note_not_a_failure(
     )
     assert metrics_tag(fake) is None
     assert "registered " in out
+
+
+def test_a_serverless_fine_tune_is_not_registered_again_and_says_where_its_model_is(
+    fake: FakeAzure, serverless_outputs_file: Path
+) -> None:
+    # The service registers a serverless fine-tune's model itself (named from the recipe's
+    # output_model_name_prefix); registering the job's output would make a second, unservable copy.
+    meta = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+    fake.add_marketplace_subscription(fake.workspace_id, "meta-llama", meta)
+    job = completed(fake, serverless_outputs_file, "llama-serverless")
+    code, _, err = run(fake, serverless_outputs_file, "register", job)
+    assert code == EXIT_USER_ERROR
+    assert "serverless fine-tuning registers its model itself (named from output_model_name_prefix)" in err
+    assert "deploy that model to a serverless endpoint" in err
+    assert not [r for r in fake.requests if r.method == "PUT"]

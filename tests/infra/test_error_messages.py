@@ -136,6 +136,14 @@ CASES: dict[str, Edit] = {
     "budget start before this month": project(
         "nlp-research", _set("environments.prod.budget.start_date", "2026-11-01")
     ),
+    # a project without a budget before one with a bad start date: the later one is still checked
+    "budget start after a project without a budget": both(
+        project("maas-lab", lambda p: p.pop("budget")),
+        project("nlp-research", _set("budget.start_date", "2026-11-01")),
+    ),
+    "exception for a project that does not exist": environment(
+        "dev", _set("role_exceptions", [{**EXCEPTION, "project": "vision-labs"}])
+    ),
     "budget threshold out of range": project("nlp-research", _set("budget.thresholds", [80, 1001])),
     "cluster idle time too short": project("vision-lab", _set("clusters.t4-spot.idle_minutes", 1)),
     "cluster name azure refuses": project(

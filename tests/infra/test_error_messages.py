@@ -97,6 +97,9 @@ CASES: dict[str, Edit] = {
     "region outside the registry's": project("nlp-research", _set("location", "eastus")),
     "region typo": project("vision-lab", _set("location", "westeurop")),
     "privileged role": project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),
+    "privileged role after an ordinary one": project(
+        "vision-lab", _set("access.extra_roles", {"Storage Blob Data Reader": [ADMINS], "Owner": [ADMINS]})
+    ),
     "unknown role": project("vision-lab", _set("access.extra_roles", {"Data Wizard": [ADMINS]})),
     "exception for a role that needs none": environment(
         "dev",

@@ -42,7 +42,9 @@ def main() -> int:
         print("no mutants found: run `make mutate` first")
         return 1
     total_killed = total_run = 0
-    print(f"{'module':45} {'mutants':>8} {'killed':>7} {'survived':>9} {'kill rate':>10}")
+    # "not run": mutants a run stopped before (interrupted, or narrowed by MUTATE=); the kill rate
+    # is of the mutants that ran
+    print(f"{'module':45} {'mutants':>8} {'not run':>8} {'killed':>7} {'survived':>9} {'kill rate':>10}")
     not_run = []
     for module, counts in sorted(by_module.items()):
         run = sum(n for status, n in counts.items() if status not in NOT_RUN)
@@ -52,11 +54,12 @@ def main() -> int:
         killed = sum(counts[status] for status in KILLED)
         total_run, total_killed = total_run + run, total_killed + killed
         rate = f"{100 * killed / run:.1f}%" if run else "-"
-        print(f"{module:45} {sum(counts.values()):8} {killed:7} {run - killed:9} {rate:>10}")
+        total = sum(counts.values())
+        print(f"{module:45} {total:8} {total - run:8} {killed:7} {run - killed:9} {rate:>10}")
     if not_run:
         print(f"not run (MUTATE narrowed the run): {', '.join(not_run)}")
     print(
-        f"{'total':45} {'':8} {total_killed:7} {total_run - total_killed:9} {100 * total_killed / max(total_run, 1):9.1f}%"
+        f"{'total':45} {'':8} {'':8} {total_killed:7} {total_run - total_killed:9} {100 * total_killed / max(total_run, 1):9.1f}%"
     )
     for module, names in sorted(survivors.items()):
         print(f"\nsurvivors in {module} (`mutmut show NAME` prints the change):")

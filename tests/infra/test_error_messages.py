@@ -129,6 +129,7 @@ CASES: dict[str, Edit] = {
         environment("dev", _set("role_exceptions", [EXCEPTION])),
         project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),
     ),
+    "no path to a private registry": environment("dev", _set("network.isolation_mode", "Disabled")),
     "outbound rules without a managed network": environment("dev", _outbound_without_managed_network),
     "exfiltration service tag in production": environment(
         "prod",

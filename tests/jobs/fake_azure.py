@@ -50,7 +50,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -858,11 +858,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 properties["provisioningState"] = "Succeeded" if succeeded else "Failed"
 
             # Long-running, as in Azure: the poller follows Azure-AsyncOperation, then GETs the resource.
-            operation = fake.new_operation(key, finished)
-            self.headers_out = {
-                "Azure-AsyncOperation": f"{fake.url}/operations/async/{operation}",
-                "Retry-After": POLL_RETRY_AFTER,
-            }
+            self._running(key, finished)
             return (200 if updating else 201), resource
 
         def _maas(self, method: str, path: str, kind: str, name: str) -> tuple[int, Any]:
@@ -933,12 +929,28 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             def finished(succeeded: bool) -> None:
                 resource["properties"]["provisioningState"] = "Succeeded" if succeeded else "Failed"
 
-            operation = fake.new_operation(f"{kind}/{name}", finished)
+            self._running(f"{kind}/{name}", finished)
+            return 201, resource
+
+        def _running(self, key: str, finished: Callable[[bool], None]) -> None:
+            """A PUT that goes on in the background: the poller follows Azure-AsyncOperation, then
+            GETs the resource (ARM's asynchronous PUT pattern)."""
+            operation = fake.new_operation(key, finished)
             self.headers_out = {
                 "Azure-AsyncOperation": f"{fake.url}/operations/async/{operation}",
                 "Retry-After": POLL_RETRY_AFTER,
             }
-            return 201, resource
+
+        def _accepted(self, key: str, finished: Callable[[bool], None]) -> tuple[int, Any]:
+            """202 Accepted with a Location the poller follows until it stops answering 202 (ARM's
+            asynchronous DELETE and POST pattern)."""
+            operation = fake.new_operation(key, finished)
+            self.headers_out = {
+                "Location": f"{fake.url}/operations/location/{operation}",
+                # The generated delete/import clients read Retry-After as an integer.
+                "Retry-After": RETRY_AFTER,
+            }
+            return 202, None
 
         def _online_list(self, path: str, endpoint: str) -> tuple[int, Any]:
             if endpoint:
@@ -988,13 +1000,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     for item in [k for k in fake.online if k == key or k.startswith(f"{key}/deployments/")]:
                         del fake.online[item]
 
-            operation = fake.new_operation(f"delete-{key}", finished)
-            self.headers_out = {
-                "Location": f"{fake.url}/operations/location/{operation}",
-                # The generated delete/import clients read Retry-After as an integer.
-                "Retry-After": RETRY_AFTER,
-            }
-            return 202, None
+            return self._accepted(f"delete-{key}", finished)
 
         def _scoring_credential(self, endpoint: str, authorization: str) -> bool:
             """What each auth mode accepts (Learn, "Authenticate clients for online endpoints"): a
@@ -1065,13 +1071,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 if succeeded:
                     models[f"{name}/{version}"] = dict(source)
 
-            operation = fake.new_operation(f"import-{registry}/{name}/{version}", finished)
-            self.headers_out = {
-                "Location": f"{fake.url}/operations/location/{operation}",
-                # The generated delete/import clients read Retry-After as an integer.
-                "Retry-After": RETRY_AFTER,
-            }
-            return 202, None
+            return self._accepted(f"import-{registry}/{name}/{version}", finished)
 
         def _history(self, path: str, run: str, what: str) -> tuple[int, Any]:
             child = fake.runs.get(run)
@@ -1177,12 +1177,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                     fake.timelines[name] = ["Canceled"]
 
             # Asynchronous, as in Azure: the poller follows Location until it stops answering 202.
-            operation = fake.new_operation(f"cancel-{name}", finished)
-            self.headers_out = {
-                "Location": f"{fake.url}/operations/location/{operation}",
-                "Retry-After": RETRY_AFTER,
-            }
-            return 202, None
+            return self._accepted(f"cancel-{name}", finished)
 
         def _job(self, method: str, name: str, body: Any) -> tuple[int, Any]:
             if method == "GET":

@@ -124,17 +124,6 @@ def _listing(names: Mapping[str, object]) -> str:
     return ", ".join(sorted(names)) or "(none)"
 
 
-def coerce_integral_floats(value: Any) -> Any:
-    """Some Pulumi runtimes hand numbers back as floats (2.0); the contract says integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: coerce_integral_floats(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [coerce_integral_floats(item) for item in value]
-    return value
-
-
 def _run_pulumi(args: list[str]) -> str:
     completed = subprocess.run(args, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -169,7 +158,8 @@ def load_stack_outputs(
         )
     if not isinstance(raw, dict):
         raise JobsError("stack outputs must be a JSON object")
-    return dict(coerce_integral_floats(raw))
+    # Numbers that arrive as floats (2.0) are the contract's business: StackOutputs.read.
+    return dict(raw)
 
 
 def _offline_outputs(environment: str) -> Any:

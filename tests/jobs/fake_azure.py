@@ -240,6 +240,8 @@ class FakeAzure:
         # Run-history child runs by id (pipeline nodes and their steps); see `pipeline_steps`.
         self.runs: dict[str, Run] = {}
         self.errors: dict[str, str] = {}  # run history error message of failed root jobs
+        # the code of that error; run history's RootError.code is optional (azure-ai-ml's RunDetails)
+        self.error_codes: dict[str, str] = {}
         self.page_size = 2  # items per page of ARM lists, so that every list test pages
         # Run-history children pages. azure-ai-ml 1.35.2's runs.get_child never follows nextLink
         # (its extract_data returns None as the next link), so a page smaller than a pipeline's
@@ -1088,7 +1090,8 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             status = fake.jobs[run]["properties"]["status"]
             details = {"runId": run, "status": status}
             if run in fake.errors:
-                details["error"] = {"error": {"code": "UserError", "message": fake.errors[run]}}
+                error = {"code": fake.error_codes.get(run, "UserError"), "message": fake.errors[run]}
+                details["error"] = {"error": {key: value for key, value in error.items() if value}}
             return 200, details
 
         def _mlflow(self, method: str, action: str, body: Any) -> tuple[int, Any]:

@@ -263,6 +263,44 @@ def test_status_exit_code_says_whether_the_job_failed(
         assert err == ""
 
 
+@pytest.mark.parametrize(
+    ("code", "message", "shown"),
+    [
+        ("UserError", "Out of\n   disk ", "UserError: Out of disk"),
+        ("", "Xid 79: GPU has fallen off the bus", "Xid 79: GPU has fallen off the bus"),  # no code
+        ("SystemError", "", "SystemError"),
+    ],
+    ids=["whitespace-folded", "no-code", "no-message"],
+)
+def test_a_run_error_is_shown_on_one_line_without_empty_parts(
+    fake: FakeAzure, outputs_file: Path, code: str, message: str, shown: str
+) -> None:
+    # run history's RootError has no required field: either part may be missing
+    name = job_name(fake, outputs_file)
+    fake.add_job(fake.workspace_id, name, "Pipeline", "Failed")
+    fake.errors[name], fake.error_codes[name] = message, code
+
+    exit_code, _, err = run(fake, outputs_file, "status", name)
+
+    assert (exit_code, err) == (1, f"error: {name} ended Failed: {shown}\n")
+
+
+def test_an_unreadable_run_error_names_the_action_and_the_workspace(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    name = job_name(fake, outputs_file)
+    fake.add_job(fake.workspace_id, name, "Pipeline", "Failed")
+    fake.faults.append(Fault("GET", rf"/runs/{name}/details$", 403))
+
+    exit_code, _, err = run(fake, outputs_file, "status", name)
+
+    assert exit_code == EXIT_USER_ERROR  # the identity lacks a role: the user's to mend
+    assert err.startswith(
+        f"error: reading the error of {name}: access denied on workspace 'mlw-mlp-dev-nlp-research' "
+        "(resource group 'rg-mlp-dev-nlp-research', subscription 00000000-0000-0000-0000-000000000000)"
+    ), err
+
+
 @pytest.mark.parametrize("cancel_on_interrupt", [False, True], ids=["detach", "cancel"])
 def test_ctrl_c_detaches_or_cancels(fake: FakeAzure, outputs_file: Path, cancel_on_interrupt: bool) -> None:
     name = job_name(fake, outputs_file)

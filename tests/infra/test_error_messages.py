@@ -75,6 +75,11 @@ EXCEPTION = {
 }
 
 
+def no_projects(sandbox: Sandbox) -> None:
+    for path in (sandbox.root / "stacks" / "projects").glob("*.yaml"):
+        sandbox.remove_project(path.name)
+
+
 def both(*edits: Edit) -> Edit:
     def edit(sandbox: Sandbox) -> None:
         for one in edits:
@@ -147,6 +152,9 @@ CASES: dict[str, Edit] = {
     ),
     "exception for a project that does not exist": environment(
         "dev", _set("role_exceptions", [{**EXCEPTION, "project": "vision-labs"}])
+    ),
+    "exception in an environment with no projects": both(
+        no_projects, environment("dev", _set("role_exceptions", [EXCEPTION]))
     ),
     "budget threshold out of range": project("nlp-research", _set("budget.thresholds", [80, 1001])),
     "cluster idle time too short": project("vision-lab", _set("clusters.t4-spot.idle_minutes", 1)),

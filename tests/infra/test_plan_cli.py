@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from infra.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_REFUSED, build_parser
 from infra.plan.diff_render import marker
-from infra.plan.offline import plan_stack
+from infra.plan.offline import REPOSITORY, plan_stack
 from tests.infra.sandbox import Sandbox, example_project
 from tests.infra.test_plan import run_cli
 
@@ -159,6 +160,19 @@ def test_graph_lists_every_resource_with_its_parent_and_dependencies(sandbox: Sa
     assert dot.count('color = "#246C60"') == sum(len(set(r.dependencies) & urns) for r in plan.resources)
     assert dot.count("(protected)") == sum(1 for r in plan.resources if r.options.get("protect"))
     assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_the_readme_shows_the_current_graph_of_the_dev_stack() -> None:
+    # README.md embeds docs/graph-dev.svg; `make graph` writes it and the DOT it is drawn from
+    result = run_cli("graph", "--stack", "dev", "--short-node-name", "--output", "-")
+    assert result.returncode == EXIT_OK, result.stderr
+    dot = REPOSITORY / "docs" / "graph-dev.dot"
+    assert result.stdout == dot.read_text(), "docs/graph-dev.* are stale: run `make graph`"
+    nodes = len(re.findall(r"^ *Resource\d+ \[", result.stdout, flags=re.MULTILINE))
+    svg = (REPOSITORY / "docs" / "graph-dev.svg").read_text()
+    assert svg.count('class="node"') == nodes, (
+        "docs/graph-dev.svg is not drawn from the DOT: run `make graph`"
+    )
 
 
 def test_every_subcommand_and_option_has_help_and_the_version_is_shown() -> None:

@@ -27,7 +27,7 @@ class NameRule:
     kind: str
     min_length: int
     max_length: int
-    pattern: re.Pattern[str]
+    pattern: str  # a regular expression the whole name must match
     charset: str
 
     def check(self, name: str) -> None:
@@ -36,51 +36,53 @@ class NameRule:
                 f"{self.kind} name {name!r} is {len(name)} characters; Azure allows "
                 f"{self.min_length}-{self.max_length}"
             )
-        if not self.pattern.fullmatch(name):
+        if not re.fullmatch(self.pattern, name):
             raise NamingError(f"{self.kind} name {name!r} is not valid: {self.charset}")
-
-
-def _rule(kind: str, lengths: tuple[int, int], pattern: str, charset: str) -> NameRule:
-    return NameRule(kind, lengths[0], lengths[1], re.compile(pattern), charset)
 
 
 # Sources: "Naming rules and restrictions for Azure resources" (Azure Resource Manager docs).
 RULES: dict[str, NameRule] = {
     rule.kind: rule
     for rule in (
-        _rule(
+        NameRule(
             "resource group",
-            (1, 90),
+            1,
+            90,
             r"[-\w._()]*[-\w_()]",
             "letters, digits, '-', '_', '.', '(' and ')', not ending in '.'",
         ),
-        _rule(
+        NameRule(
             "storage account",
-            (3, 24),
+            3,
+            24,
             r"[a-z0-9]+",
             "lowercase letters and digits only",
         ),
-        _rule(
+        NameRule(
             "key vault",
-            (3, 24),
+            3,
+            24,
             r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]",
             "letters, digits and single hyphens, starting with a letter and ending in a letter or digit",
         ),
-        _rule(
+        NameRule(
             "container registry",
-            (5, 50),
+            5,
+            50,
             r"[a-zA-Z0-9]+",
             "letters and digits only",
         ),
-        _rule(
+        NameRule(
             "machine learning registry",
-            (3, 33),
+            3,
+            33,
             r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
             "letters, digits, '-' and '_', starting with a letter or digit",
         ),
-        _rule(
+        NameRule(
             "machine learning workspace",
-            (3, 33),
+            3,
+            33,
             r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
             "letters, digits, '-' and '_', starting with a letter or digit",
         ),
@@ -88,39 +90,45 @@ RULES: dict[str, NameRule] = {
         # starting with a letter, and a '-' must be followed by at least one letter later; Azure
         # Verified Modules (avm/res/machine-learning-services/workspace computes) caps the name at
         # 16. Both hold here.
-        _rule(
+        NameRule(
             "compute cluster",
-            (3, 16),
+            3,
+            16,
             r"[a-zA-Z](?!.*-[0-9]*$)[a-zA-Z0-9-]*",
             "letters, digits and '-', starting with a letter, with a letter somewhere after every '-'",
         ),
-        _rule(
+        NameRule(
             "log analytics workspace",
-            (4, 63),
+            4,
+            63,
             r"[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]",
             "letters, digits and '-', starting and ending with a letter or digit",
         ),
-        _rule(
+        NameRule(
             "application insights",
-            (1, 260),
+            1,
+            260,
             r"[^%&\\?/]*[^%&\\?/. ]",
             "anything but '%&\\?/', not ending in '.' or a space",
         ),
-        _rule(
+        NameRule(
             "managed identity",
-            (3, 128),
+            3,
+            128,
             r"[a-zA-Z0-9][a-zA-Z0-9_-]*",
             "letters, digits, '-' and '_', starting with a letter or digit",
         ),
-        _rule(
+        NameRule(
             "private endpoint",
-            (2, 64),
+            2,
+            64,
             r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?",
             "letters, digits, '_', '.' and '-', starting with a letter or digit",
         ),
-        _rule(
+        NameRule(
             "budget",
-            (1, 63),
+            1,
+            63,
             r"[a-zA-Z0-9_-]+",
             "letters, digits, '-' and '_'",
         ),

@@ -277,15 +277,16 @@ def new_traffic(current: Mapping[str, int], deployment: str, share: int) -> dict
 
 def render_deployment(built: BuiltDeployment, location: str) -> str:
     """The REST bodies `deploy` would send, in order; no network."""
+    # as_dict() is the REST serializer's output, JSON types only (msrest Model.as_dict)
     endpoint = built.endpoint._to_rest_online_endpoint(location=location).as_dict()
     deployment = built.deployment._to_rest_object(location=location).as_dict()
     name, endpoint_name = built.deployment.name, built.endpoint.name
     return "\n".join(
         [
             f"# PUT .../onlineEndpoints/{endpoint_name} (only if the endpoint does not exist):",
-            json.dumps(endpoint, indent=2, sort_keys=True, default=str),
+            json.dumps(endpoint, indent=2, sort_keys=True),
             f"# PUT .../onlineEndpoints/{endpoint_name}/deployments/{name} (0% traffic):",
-            json.dumps(deployment, indent=2, sort_keys=True, default=str),
+            json.dumps(deployment, indent=2, sort_keys=True),
             f"# POST <scoring URI> with header azureml-model-deployment: {name} (smoke test):",
             json.dumps(DEFAULT_SAMPLE_REQUEST, indent=2, sort_keys=True),
             f"# PUT .../onlineEndpoints/{endpoint_name}: the endpoint as read, with traffic "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_azure import FakeAzure
+from fake_azure import FakeAzure, Fault
 from fake_cli import factory, run
 
 from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR, main
@@ -772,6 +772,18 @@ def test_a_failed_deployments_log_tail_is_printed_as_written(
     code, _, err = deploy(fake, outputs_file)
     assert code == EXIT_JOB_FAILED
     assert printed in err
+
+
+def test_logs_that_cannot_be_read_say_why_and_the_failure_is_still_reported(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    fake.lro_failures[f"nlp-chat/deployments/{NEW}"] = "Container crashed"
+    fake.faults.append(Fault("POST", rf"/deployments/{NEW}/getLogs$", 403))
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_JOB_FAILED
+    assert "(logs not available: (AuthorizationFailed) injected 403)\n" in err
+    assert "Container crashed" in err and traffic(fake) == {"blue": 100}
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,12 @@ def _variant(sandbox: Sandbox) -> None:
 
 
 def _bare(sandbox: Sandbox) -> None:
-    """An environment with no GPU clusters and no budgets, and a project with no people."""
+    """An environment with no GPU clusters, no budgets and no managed network (its workspaces reach
+    a public registry over its public endpoint), and a project with no people."""
+    environment = example_environment("dev")
+    environment["network"]["isolation_mode"] = "Disabled"
+    environment["registry"]["existing_public_network_access"] = True
+    sandbox.stack("dev", environment)
     for name in ("nlp-research", "vision-lab", "maas-lab"):
         document = example_project(name)
         if name == "maas-lab":

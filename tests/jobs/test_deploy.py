@@ -12,6 +12,7 @@ import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import factory, run
 
+from jobs import operations
 from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR, main
 from jobs.deploy import new_traffic
 
@@ -325,6 +326,26 @@ def test_rollback_without_wait_returns_once_azure_accepted_the_traffic_update(
     )
     assert fake.settle()
     assert traffic(fake) == {"blue": 100}
+
+
+def test_a_followed_rollback_shows_its_progress(
+    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the progress line comes every PROGRESS_INTERVAL_S (30 s); here every 10 ms, so that a short
+    # update shows it
+    wait_for = operations.wait_for
+    monkeypatch.setattr(
+        operations, "wait_for", lambda poller, label, out, _: wait_for(poller, label, out, 0.01)
+    )
+    live_endpoint(fake)
+    assert deploy(fake, outputs_file)[0] == 0
+    fake.lro_polls = 5
+
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
+
+    assert code == 0, err
+    assert "] updating the traffic of endpoint nlp-chat: still running\n" in out
+    assert out.endswith(f"traffic of nlp-chat: {NEW}=100% -> blue=100%\n")
 
 
 def test_a_followed_rollback_whose_update_fails_exits_1(fake: FakeAzure, outputs_file: Path) -> None:
@@ -689,7 +710,11 @@ def test_a_rollback_that_cannot_record_the_traffic_it_replaces_is_refused(
         "name": "blue",
     }
     code, _, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
-    assert code == EXIT_USER_ERROR and "would be 267 characters" in err
+    assert code == EXIT_USER_ERROR
+    assert err.startswith(
+        "error: endpoint nlp-chat has too many deployments with traffic to record them for rollback: "
+        "tag previous_traffic would be 267 characters"
+    ), err
     assert not [r for r in fake.requests if r.method == "PUT"]
     assert traffic(fake) == shares
 

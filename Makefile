@@ -54,7 +54,7 @@ test: lint typecheck unit
 # Rewrite the reviewed copies (plan text, error messages, dry runs; docs/mutation.md) from the
 # current output after an intended change; review them with `git diff tests/`.
 expected: sync
-	$(RUN) pytest -q tests/infra/test_plan_text.py tests/infra/test_error_messages.py tests/jobs/test_dry_run.py tests/jobs/test_deploy.py --update-expected
+	$(RUN) pytest -q tests/infra/test_plan_text.py tests/infra/test_plan_snapshot.py tests/infra/test_error_messages.py tests/jobs/test_dry_run.py tests/jobs/test_deploy.py --update-expected
 
 bench: sync
 	$(RUN) python bench/plan_scale.py

@@ -218,8 +218,10 @@ def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectMod
         return family if region == environment.location else f"{family} ({region})"
 
     def share(vcpus: int, pool: Pool) -> str:
-        limit = (environment.gpu_quota_in(pool[0]) or {}).get(pool[1])
-        return f"{100 * vcpus / limit:.0f}% of {limit}" if limit else "no quota"
+        # Validation refused every cluster whose family has no quota in its region (_region_issues),
+        # so the table is only built where each pool has one.
+        limit = (environment.gpu_quota_in(pool[0]) or {})[pool[1]]
+        return f"{100 * vcpus / limit:.0f}% of {limit}"
 
     def row(name: str, pool: Pool, members: list[ClusterDemand], clusters: str) -> tuple[str, ...]:
         vcpus = sum(d.vcpus for d in members)
@@ -237,5 +239,5 @@ def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectMod
     rows += [row("total", pool, members, str(len(members))) for pool, members in grouped.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+        "  ".join(cell.ljust(widths[column]) for column, cell in enumerate(row)).rstrip() for row in rows
     ]

@@ -248,6 +248,9 @@ def test_canary_traffic_keeps_the_rest_on_the_live_deployments(fake: FakeAzure, 
         ({"blue": 100}, 100, {"blue": 0, "new": 100}),
         ({"a": 50, "b": 50}, 25, {"a": 38, "b": 37, "new": 25}),  # remainder to the first largest
         ({"a": 1, "b": 0}, 50, {"a": 50, "new": 50}),
+        # the rounding remainder goes to the largest shares first, not in name order
+        ({"amber": 20, "blue": 50, "green": 30}, 7, {"amber": 18, "blue": 47, "green": 28, "new": 7}),
+        ({"b": 50, "a": 50}, 1, {"a": 50, "b": 49, "new": 1}),  # equal shares: in name order
     ],
 )
 def test_new_traffic_sums_to_100(current: dict[str, int], share: int, expected: dict[str, int]) -> None:

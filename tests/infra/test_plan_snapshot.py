@@ -47,7 +47,7 @@ def snapshot(plan: Plan) -> str:
     lines: list[str] = []
     for resource in sorted(plan.resources, key=lambda r: r.urn):
         lines += [*_resource(resource), ""]
-    return "\n".join(lines + [*_lines(plan.outputs, "outputs"), ""])
+    return "\n".join([*lines, *_lines(plan.outputs, "outputs"), ""])
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -238,6 +238,4 @@ def capacity_lines(environment: EnvironmentConfig, projects: Sequence[ProjectMod
             rows.append(row(project, pool, mine, ",".join(d.cluster for d in mine)))
     rows += [row("total", pool, members, str(len(members))) for pool, members in grouped.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(widths[column]) for column, cell in enumerate(row)).rstrip() for row in rows
-    ]
+    return ["  ".join(cell.ljust(widths[column]) for column, cell in enumerate(row)).rstrip() for row in rows]

@@ -331,6 +331,20 @@ def test_rollback_without_wait_returns_once_azure_accepted_the_traffic_update(
     assert traffic(fake) == {"blue": 100}
 
 
+def test_rollback_of_an_endpoint_serving_nothing_restores_every_recorded_share(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    # traffic set to 0 by hand after a deploy that recorded blue=60, green=40
+    recorded = {"project": "nlp-research", "previous_traffic": '{"blue":60,"green":40}'}
+    live_endpoint(fake, traffic={"blue": 0, "green": 0}, tags=recorded)
+
+    code, out, err = run(fake, outputs_file, "rollback", "--endpoint", "nlp-chat", "--wait")
+
+    assert code == 0, err
+    assert out == "traffic of nlp-chat: none -> blue=60%, green=40%\n"
+    assert traffic(fake) == {"blue": 60, "green": 40}
+
+
 def test_a_followed_rollback_shows_its_progress(
     fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -89,7 +89,7 @@ def parse_model(text: str) -> ModelRef | None:
 def traffic_tag(traffic: Mapping[str, int]) -> str:
     """The `previous_traffic` tag value: the deployments with a share, as compact JSON."""
     shares = {name: int(share) for name, share in sorted(traffic.items()) if share}
-    return json.dumps(shares, sort_keys=True, separators=(",", ":"))
+    return json.dumps(shares, separators=(",", ":"))  # in name order: built from sorted items
 
 
 def tag_problem(endpoint: str, traffic: Mapping[str, int]) -> str | None:

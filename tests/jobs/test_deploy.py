@@ -648,6 +648,21 @@ def test_the_quota_check_counts_what_the_workspaces_deployments_hold(
     assert traffic(fake) == {"blue": 100}
 
 
+def test_deployments_that_cannot_be_listed_for_the_quota_check_refuse_the_deploy(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    fake.faults.append(Fault("GET", r"/onlineEndpoints/nlp-chat/deployments$", 403))
+
+    code, _, err = deploy(fake, outputs_file)
+
+    assert code == EXIT_USER_ERROR
+    assert err.startswith(
+        "error: reading the deployments that hold quota: access denied on workspace 'mlw-mlp-dev-nlp-research'"
+    ), err
+    assert writes(fake) == []
+
+
 def test_the_quota_check_counts_other_endpoints_with_their_upgrade_reserve(
     fake: FakeAzure, outputs_file: Path
 ) -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 
@@ -9,3 +12,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite the reviewed expected files (tests/infra/expected, tests/jobs/golden) from the current output",
     )
+
+
+def _load_what_the_first_plan_and_the_first_sdk_call_would() -> None:
+    """Load, at collection, the modules a test process otherwise loads on first use: the provider
+    packages the program uses (pulumi_azure_native loads a service's package when one of its
+    classes is first touched, importlib's LazyLoader: about 1 s in a process's first plan) and
+    azure-ai-ml (imported by the jobs layer inside its commands: about 2 s). A whole run pays this
+    once either way; a test process forked after collection (mutmut's forkserver, one per mutant)
+    no longer pays it per mutant. Loading runs no program and opens no connection."""
+    import azure.ai.ml
+    import azure.ai.ml.entities
+    import azure.identity
+
+    import infra.entrypoint
+
+    del azure
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.startswith(("infra.", "jobs.")):
+            for value in list(vars(module).values()):
+                if isinstance(value, types.ModuleType) and value.__name__.startswith("pulumi_azure_native."):
+                    getattr(value, "__all__", None)  # a non-introspection attribute runs the package
+    del infra
+
+
+_load_what_the_first_plan_and_the_first_sdk_call_would()

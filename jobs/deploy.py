@@ -392,7 +392,8 @@ def deploy(
     endpoint_name, deployment = built.endpoint.name, built.deployment
     model = built.model
     with azure_errors(target, f"looking up model {model}"):
-        models = (registry_client or client).models if model.registry else client.models
+        # registry_client: the model's registry's, for a registry model only
+        models = (registry_client or client).models
         registered = models.get(name=model.name, version=model.version)
     problem = inference_problem(str(model), registered.tags or {}, deployment.instance_type)
     if problem:
@@ -467,11 +468,11 @@ def deploy(
     out.write(f"traffic of {endpoint_name}: {_traffic_text(previous)} -> {_traffic_text(current.traffic)}\n")
 
     if built.retire_old:
-        for old in sorted(name for name, share in previous.items() if share and name != deployment.name):
+        for old in sorted(name for name in previous if name != deployment.name):  # those with a share
             with azure_errors(target, f"deleting deployment {old}"):
                 wait_for(client.online_deployments.begin_delete(old, endpoint_name), f"deleting {old}", out)
             out.write(f"retired deployment {old}\n")
-    return str(getattr(updated, "scoring_uri", None) or ""), int(current.traffic[deployment.name])
+    return str(updated.scoring_uri or ""), int(current.traffic[deployment.name])
 
 
 def _traffic_text(traffic: Mapping[str, int]) -> str:

@@ -12,6 +12,7 @@ import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import factory, run
 
+from jobs import deploy as deploy_module
 from jobs import operations
 from jobs.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR, main
 from jobs.deploy import new_traffic
@@ -206,7 +207,7 @@ def test_a_failed_smoke_test_leaves_traffic_unchanged_and_prints_the_logs(
 
     assert code == EXIT_JOB_FAILED
     assert "Traceback" not in err
-    assert f"error: smoke test of {NEW} failed" in err
+    assert f"error: smoke test of {NEW} failed: (Error) model container answered an error;" in err
     assert "KeyError: 'input_data'" in err
     assert traffic(fake) == {"blue": 100}
     assert writes(fake) == [("PUT", f"/deployments/{NEW}"), ("POST", "/score/nlp-chat")]
@@ -287,8 +288,105 @@ def test_a_deployment_that_serves_traffic_is_not_updated_in_place(
     live_endpoint(fake)
     code, _, err = deploy(fake, outputs_file, "--deployment", "blue")
     assert code == EXIT_USER_ERROR
-    assert "deployment blue serves 100% of nlp-chat" in err and "--deployment" in err
+    assert err == (
+        "error: deployment blue serves 100% of nlp-chat: updating it in place would roll out to live "
+        "traffic; name a new one with --deployment\n"
+    )
     assert writes(fake) == []
+
+
+def test_an_endpoint_of_another_project_is_not_touched(fake: FakeAzure, outputs_file: Path) -> None:
+    live_endpoint(fake, tags={"project": "vision-lab"})
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_USER_ERROR
+    assert err == (
+        "error: endpoint nlp-chat exists but is not tagged with project nlp-research: endpoint names are "
+        "unique per region, choose another --endpoint\n"
+    )
+    assert writes(fake) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "extra", "message"),
+    [
+        (
+            Fault("GET", r"/onlineEndpoints/nlp-chat$", 403),
+            [],
+            "error: reading endpoint nlp-chat: access denied",
+        ),
+        (
+            Fault("PUT", rf"/deployments/{NEW}$", 403),
+            [],
+            f"error: deployment {NEW} failed: creating deployment {NEW}: access denied",
+        ),
+        (
+            Fault("PUT", r"/onlineEndpoints/nlp-chat$", 403),
+            [],
+            "error: routing traffic of nlp-chat: access denied",
+        ),
+        (
+            Fault("DELETE", r"/deployments/blue$", 403),
+            ["--retire-old"],
+            "error: deleting deployment blue: access denied",
+        ),
+    ],
+    ids=["read-endpoint", "create-deployment", "route-traffic", "retire"],
+)
+def test_a_step_azure_refuses_is_named_in_the_error(
+    fake: FakeAzure, outputs_file: Path, fault: Fault, extra: list[str], message: str
+) -> None:
+    live_endpoint(fake)
+    fake.faults.append(fault)
+    code, _, err = deploy(fake, outputs_file, *extra)
+    assert code != 0
+    assert f"{message} on workspace 'mlw-mlp-dev-nlp-research'" in err, err
+
+
+@pytest.fixture
+def quick_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress line every 10 ms instead of every PROGRESS_INTERVAL_S (30 s), so that the short
+    operations of the fake show it."""
+    wait_for = operations.wait_for
+
+    def quick(poller: Any, label: str, out: Any, *_: Any) -> Any:
+        return wait_for(poller, label, out, 0.01)
+
+    monkeypatch.setattr(operations, "wait_for", quick)
+    monkeypatch.setattr(deploy_module, "wait_for", quick)
+
+
+@pytest.mark.usefixtures("quick_progress")
+def test_each_long_step_of_a_rollout_shows_its_progress(fake: FakeAzure, outputs_file: Path) -> None:
+    fake.lro_polls = 5
+    code, out, err = deploy(fake, outputs_file)  # a new endpoint
+    assert code == 0, err
+    assert "] endpoint nlp-chat: still running\n" in out
+    live_endpoint(fake)
+    code, out, err = deploy(fake, outputs_file, "--retire-old", "--deployment", "green")
+    assert code == 0, err
+    for step in ("deployment green", "traffic of nlp-chat", "deleting blue"):
+        assert f"] {step}: still running\n" in out, step
+
+
+def test_traffic_that_grows_too_long_to_record_during_the_rollout_leaves_the_new_deployment_at_0(
+    fake: FakeAzure, outputs_file: Path
+) -> None:
+    live_endpoint(fake)
+    real_score = fake.scoring_failures
+
+    def crowd() -> None:  # someone spreads the traffic while the new deployment is created
+        if "live-deployment-00-abcdefghijklm" not in traffic(fake):
+            crowded_endpoint(fake, tags=fake.online["nlp-chat"]["tags"])
+
+    fake.scoring_failures = _Spy(crowd, real_score)  # type: ignore[assignment]
+    code, _, err = deploy(fake, outputs_file)
+    assert code == EXIT_JOB_FAILED
+    assert (
+        "error: endpoint nlp-chat has too many deployments with traffic to record them for rollback: tag "
+        "previous_traffic would be 267 characters"
+    ) in err
+    assert f"; traffic is unchanged and deployment {NEW} serves 0%" in err
+    assert NEW not in traffic(fake)
 
 
 def test_rollback_puts_the_previous_traffic_back_without_deleting(
@@ -345,15 +443,8 @@ def test_rollback_of_an_endpoint_serving_nothing_restores_every_recorded_share(
     assert traffic(fake) == {"blue": 60, "green": 40}
 
 
-def test_a_followed_rollback_shows_its_progress(
-    fake: FakeAzure, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the progress line comes every PROGRESS_INTERVAL_S (30 s); here every 10 ms, so that a short
-    # update shows it
-    wait_for = operations.wait_for
-    monkeypatch.setattr(
-        operations, "wait_for", lambda poller, label, out, _: wait_for(poller, label, out, 0.01)
-    )
+@pytest.mark.usefixtures("quick_progress")
+def test_a_followed_rollback_shows_its_progress(fake: FakeAzure, outputs_file: Path) -> None:
     live_endpoint(fake)
     assert deploy(fake, outputs_file)[0] == 0
     fake.lro_polls = 5
@@ -440,6 +531,7 @@ def test_prod_deploys_from_its_registry_with_public_access_disabled(
 ) -> None:
     fake.registries.add(PROD_REGISTRY)
     fake.registry_models[PROD_REGISTRY] = {"llama31-8b-chat-ft/3": {}}
+    fake.models.clear()  # in the registry only, as promote leaves it
     model = f"azureml://registries/{PROD_REGISTRY}/models/llama31-8b-chat-ft/versions/3"
     code, _, err = run_prod(
         fake, prod_outputs_file, "deploy", model, "--endpoint", "nlp-chat", "--instance-type", A100
@@ -722,7 +814,10 @@ def test_a_traffic_map_too_long_for_the_rollback_tag_is_refused_before_any_write
     shares = crowded_endpoint(fake)
     code, _, err = deploy(fake, outputs_file)
     assert code == EXIT_USER_ERROR
-    assert "tag previous_traffic would be 267 characters, Azure takes at most 256" in err
+    assert err.startswith(
+        "error: endpoint nlp-chat has too many deployments with traffic to record them for rollback: tag "
+        "previous_traffic would be 267 characters, Azure takes at most 256"
+    ), err
     assert writes(fake) == []
     assert traffic(fake) == shares
 

@@ -112,6 +112,8 @@ class Plan:
     secret_outputs: frozenset[str] = field(default_factory=frozenset)
     # the placeholders the mocks invented for provider-computed values (see UNKNOWN)
     computed_values: frozenset[str] = field(default_factory=frozenset)
+    # each component's register_outputs, by URN (the engine keeps them in the stack's state)
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def by_type(self, type_: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -198,6 +200,8 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.recorded: dict[str, RecordedResource] = {}
+        # what each component registered as its outputs (register_outputs), by URN
+        self.component_outputs: dict[str, dict[str, Any]] = {}
         self.computed_values: set[str] = set()
         self._lock = threading.Lock()
 
@@ -254,6 +258,12 @@ class RecordingMonitor(mocks.MockMonitor):
                 raise RuntimeError(f"duplicate resource URN {urn}")
             self.recorded[urn] = record
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if not request.urn.endswith(f"::pulumi:pulumi:Stack::{pulumi.get_project()}-{pulumi.get_stack()}"):
+            with self._lock:
+                self.component_outputs[request.urn] = _struct(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 class PlanMocks(mocks.Mocks):
@@ -376,7 +386,15 @@ def run_program(
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
     resources = sorted(monitor.recorded.values(), key=lambda resource: resource.urn)
-    return Plan(stack, project, resources, outputs, secrets, frozenset(monitor.computed_values))
+    return Plan(
+        stack,
+        project,
+        resources,
+        outputs,
+        secrets,
+        frozenset(monitor.computed_values),
+        dict(sorted(monitor.component_outputs.items())),
+    )
 
 
 def run_main(

@@ -366,6 +366,32 @@ def test_what_azure_accepts_is_not_refused(sandbox: Sandbox) -> None:
 
     with_environment(sandbox, "prod", accepted)
     assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
+    # and each is sent with the fields of its kind (the provider's FQDN, ServiceTag and
+    # PrivateEndpoint outbound rule types)
+    workspace = sandbox.plan("prod").get(
+        "azure-native:machinelearningservices:Workspace", "nlp-research-workspace"
+    )
+    rules = workspace.inputs["managedNetwork"]["outboundRules"]
+    assert rules["monitor"] == {
+        "category": "UserDefined",
+        "destination": {
+            "action": "Allow",
+            "portRanges": "80, 8080-8089",
+            "protocol": "TCP",
+            "serviceTag": "AzureMonitor",
+        },
+        "type": "ServiceTag",
+    }
+    assert rules["data"] == {
+        "category": "UserDefined",
+        "destination": {
+            "serviceResourceId": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/"
+            "Microsoft.Storage/storageAccounts/stdata",
+            "subresourceTarget": "Blob",
+        },
+        "type": "PrivateEndpoint",
+    }
+    assert rules["wheels"] == {"category": "UserDefined", "destination": "*.pythonhosted.org", "type": "FQDN"}
 
 
 def test_a_region_display_name_suggests_its_name(sandbox: Sandbox) -> None:

@@ -2,10 +2,10 @@
 
 The plan text (test_plan_text.py) shows the settings a reviewer reads first; this snapshot is the
 rest of what `pulumi up` would send to Azure: each resource's full inputs, its resource options
-(protect, delete_before_replace, ignore_changes, ...), its parent, dependencies and aliases. A
-change to any of them, intended or not, shows as a line in the pull request (AWS CDK's snapshot
-tests do the same for a synthesised template). After an intended change, rewrite the copies with
-`make expected` and review the diff.
+(protect, delete_before_replace, ignore_changes, ...), its parent, dependencies and aliases, and
+each component's registered outputs. A change to any of them, intended or not, shows as a line in
+the pull request (AWS CDK's snapshot tests do the same for a synthesised template). After an
+intended change, rewrite the copies with `make expected` and review the diff.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _lines(value: Any, path: str) -> list[str]:
     return [f"{path}: {json.dumps(value, sort_keys=True)}"]
 
 
-def _resource(resource: RecordedResource) -> list[str]:
+def _resource(resource: RecordedResource, outputs: dict[str, Any]) -> list[str]:
     # `version` is the provider package's (uv.lock), not a decision of the program
     options = {key: value for key, value in resource.options.items() if key != "version"}
     return [
@@ -40,13 +40,17 @@ def _resource(resource: RecordedResource) -> list[str]:
         *(f"  {line}" for line in _lines(options, "options")),
         *(f"  depends on: {urn}" for urn in sorted(resource.dependencies)),
         *(f"  alias: {alias}" for alias in resource.aliases),
+        *(
+            f"  {line}"
+            for line in (_lines(outputs[resource.urn], "outputs") if resource.urn in outputs else [])
+        ),
     ]
 
 
 def snapshot(plan: Plan) -> str:
     lines: list[str] = []
     for resource in sorted(plan.resources, key=lambda r: r.urn):
-        lines += [*_resource(resource), ""]
+        lines += [*_resource(resource, plan.component_outputs), ""]
     return "\n".join([*lines, *_lines(plan.outputs, "outputs"), ""])
 
 

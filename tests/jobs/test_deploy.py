@@ -595,7 +595,10 @@ def test_bad_requests_are_refused_before_any_request(
 def test_model_must_be_pinned(fake: FakeAzure, outputs_file: Path) -> None:
     code, _, err = deploy(fake, outputs_file, model="llama31-8b-chat-ft")
     assert code == EXIT_USER_ERROR
-    assert "model 'llama31-8b-chat-ft' must be NAME:VERSION" in err
+    assert err == (
+        "error: model 'llama31-8b-chat-ft' must be NAME:VERSION (a pinned version of a model registered in "
+        "the workspace) or azureml://registries/REGISTRY/models/NAME/versions/VERSION\n"
+    )
     assert not fake.requests
 
 
@@ -849,11 +852,47 @@ def test_a_rollback_that_cannot_record_the_traffic_it_replaces_is_refused(
 def test_a_model_reference_too_long_for_the_deployments_tag_is_refused(
     fake: FakeAzure, outputs_file: Path
 ) -> None:
-    model = f"azureml://registries/mlpdevreg/models/{'m' * 230}/versions/1"
+    # `azureml://registries/mlpdevreg/models/<name>/versions/1` is len(name) + 49 characters
+    fits = f"azureml://registries/mlpdevreg/models/{'m' * 207}/versions/1"
+    assert deploy(fake, outputs_file, "--dry-run", model=fits)[0] == 0
+    model = f"azureml://registries/mlpdevreg/models/{'m' * 208}/versions/1"
     code, out, err = deploy(fake, outputs_file, model=model)
     assert code == EXIT_USER_ERROR and out == ""
-    assert "the deployment's `model` tag takes at most 256" in err
+    assert f"model reference {model} is 257 characters: the deployment's `model` tag takes at most 256" in err
     assert not fake.requests
+
+
+REFUSALS: dict[str, list[str]] = {
+    "unknown instance type": ["--instance-type", "Standard_D4s_v3"],
+    "no quota for the family": ["--instance-type", "Standard_ND96isr_H100_v5"],
+    "not a managed online size": ["--instance-type", "Standard_ND96isr_H200_v5"],
+    "more than the quota": ["--instance-count", "5"],
+    "no instances": ["--instance-count", "0"],
+    "unknown auth mode": ["--auth-mode", "none"],
+    "traffic 0": ["--traffic", "0"],
+    "traffic over 100": ["--traffic", "101"],
+    "retire-old with a canary": ["--traffic", "10", "--retire-old"],
+    # every problem of one request at once, one per line
+    "several problems": ["--endpoint", "x", "--deployment", "9bad", "--traffic", "0"],
+}
+
+
+def test_each_refused_request_reads_as_reviewed(
+    fake: FakeAzure, outputs_file: Path, request: pytest.FixtureRequest
+) -> None:
+    """The words of each refusal of `deploy`, against tests/jobs/golden/deploy-refusals.txt."""
+    text = ""
+    for case, argv in REFUSALS.items():
+        code, out, err = deploy(fake, outputs_file, *argv)
+        assert (code, out) == (EXIT_USER_ERROR, ""), case
+        text += f"## {case}\n{err}"
+    for case, accepted in {"traffic 1": ["--traffic", "1"], "traffic 100": ["--traffic", "100"]}.items():
+        assert deploy(fake, outputs_file, "--dry-run", *accepted)[0] == 0, case
+    assert not fake.requests
+    golden = Path(__file__).parent / "golden" / "deploy-refusals.txt"
+    if request.config.getoption("--update-expected"):
+        golden.write_text(text)
+    assert text == golden.read_text()
 
 
 @pytest.mark.parametrize(("auth_mode", "rest_mode"), [("key", "Key"), ("aml_token", "AMLToken")])

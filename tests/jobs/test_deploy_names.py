@@ -21,6 +21,7 @@ from jobs.deploy import ModelRef, default_deployment_name, tag_problem, traffic_
         ("_Phi..mini_", "1", "phi-mini-v1"),  # runs of them are one hyphen; none at the ends
         ("a1-model", "1", "a1-model-v1"),
         ("7b-chat", "2", "d-7b-chat-v2"),  # a name must begin with a letter
+        ("7b-instruct-chat-support-a-bcd", "1", "d-7b-instruct-chat-support-a-v1"),  # and is cut again
         # cut to 32 characters with the version; a cut that ends in a hyphen drops it
         ("llama-3-1-8b-instruct-nlpsft-chat", "3", "llama-3-1-8b-instruct-nlpsft-v3"),
         ("llama-3-1-8b-instruct-nlp-sft-chat", "3", "llama-3-1-8b-instruct-nlp-sft-v3"),

@@ -350,24 +350,27 @@ def test_outbound_rules_need_a_managed_network(sandbox: Sandbox) -> None:
     assert "need a managed network" in only(sandbox, DEV, f"{ENV}.network").message
 
 
+def _rules_of_each_kind(environment: dict[str, Any]) -> None:
+    environment["network"]["outbound_rules"].update(
+        monitor={"type": "ServiceTag", "service_tag": "AzureMonitor", "port_ranges": "80, 8080-8089"},
+        data={
+            "type": "PrivateEndpoint",
+            "service_resource_id": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stdata",
+            "subresource_target": "Blob",
+        },
+        wheels={"type": "FQDN", "destination": "*.pythonhosted.org"},
+    )
+
+
 def test_what_azure_accepts_is_not_refused(sandbox: Sandbox) -> None:
     """The other side of strict validation: Microsoft's own spellings pass."""
-
-    def accepted(environment: dict[str, Any]) -> None:
-        environment["network"]["outbound_rules"].update(
-            monitor={"type": "ServiceTag", "service_tag": "AzureMonitor", "port_ranges": "80, 8080-8089"},
-            data={
-                "type": "PrivateEndpoint",
-                "service_resource_id": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stdata",
-                "subresource_target": "Blob",
-            },
-            wheels={"type": "FQDN", "destination": "*.pythonhosted.org"},
-        )
-
-    with_environment(sandbox, "prod", accepted)
+    with_environment(sandbox, "prod", _rules_of_each_kind)
     assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
-    # and each is sent with the fields of its kind (the provider's FQDN, ServiceTag and
-    # PrivateEndpoint outbound rule types)
+
+
+def test_outbound_rules_of_each_kind_are_sent_with_their_fields(sandbox: Sandbox) -> None:
+    """What the provider's FQDN, ServiceTag and PrivateEndpoint outbound rule types send."""
+    with_environment(sandbox, "prod", _rules_of_each_kind)
     workspace = sandbox.plan("prod").get(
         "azure-native:machinelearningservices:Workspace", "nlp-research-workspace"
     )

@@ -101,6 +101,13 @@ CASES: dict[str, Edit] = {
     ),
     "region outside the registry's": project("nlp-research", _set("location", "eastus")),
     "region typo": project("vision-lab", _set("location", "westeurop")),
+    # another stack's registry whose regions are not recorded: each project is checked, not only
+    # those before the first one in the environment's own region
+    "region of a registry with unrecorded regions": both(
+        environment("dev", lambda e: e["registry"].pop("existing_regions")),
+        project("maas-lab", _set("location", "westeurope")),
+        project("vision-lab", _set("location", "northeurope")),
+    ),
     "privileged role": project("vision-lab", _set("access.extra_roles", {"Owner": [ADMINS]})),
     "privileged role after an ordinary one": project(
         "vision-lab", _set("access.extra_roles", {"Storage Blob Data Reader": [ADMINS], "Owner": [ADMINS]})

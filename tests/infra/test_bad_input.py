@@ -447,3 +447,26 @@ def test_a_plan_date_that_is_not_a_date_names_the_variable() -> None:
     with pytest.raises(AsOfError, match=r"^MLPLATFORM_AS_OF='soon' is not a date \(YYYY-MM-DD\)$"):
         as_of_date({"MLPLATFORM_AS_OF": "soon"})
     assert str(as_of_date({"MLPLATFORM_AS_OF": " 2027-02-28 "})) == "2027-02-28"
+
+
+def test_a_resource_may_carry_50_tags_and_no_more(sandbox: Sandbox) -> None:
+    # Learn, "Use tags to organize your Azure resources", limitations: at most 50 tag name-value
+    # pairs per resource. The GPU cluster carries the most: the project's, the environment's and
+    # the platform's tags, and its `gpu` tag.
+    def cluster_tags() -> int:
+        plan = sandbox.plan("dev")
+        return len(
+            plan.get("azure-native:machinelearningservices:Compute", "vision-lab-t4-spot").inputs["tags"]
+        )
+
+    carried = cluster_tags()
+    extra = {f"extra-{i}": "x" for i in range(50 - carried)}
+    with_project(sandbox, "vision-lab", lambda p: p.setdefault("tags", {}).update(extra))
+    assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
+    assert cluster_tags() == 50
+    with_project(sandbox, "vision-lab", lambda p: p.setdefault("tags", {}).update({**extra, "one-more": "x"}))
+    issue = only(sandbox, "stacks/projects/vision-lab.yaml", "tags")
+    assert issue.message == (
+        "in environment dev: with the environment's tags and the platform's, the project's resources would "
+        "carry 51 tags; Azure allows 50"
+    )

@@ -470,3 +470,12 @@ def test_a_resource_may_carry_50_tags_and_no_more(sandbox: Sandbox) -> None:
         "in environment dev: with the environment's tags and the platform's, the project's resources would "
         "carry 51 tags; Azure allows 50"
     )
+
+
+def test_an_empty_thresholds_entry_means_the_environments_thresholds(sandbox: Sandbox) -> None:
+    # `thresholds:` with nothing after it is YAML null
+    with_project(sandbox, "nlp-research", lambda p: p["budget"].update(thresholds=None))
+    assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
+    budget = sandbox.plan("dev").get("azure-native:consumption:Budget", "nlp-research-budget")
+    thresholds = sorted(n["threshold"] for n in budget.inputs["notifications"].values())
+    assert thresholds == [80, 100]  # stacks/Pulumi.dev.yaml budgets.thresholds

@@ -95,6 +95,9 @@ CASES: dict[str, Edit] = {
     ),
     "family without quota": environment("dev", _set("gpu_quota", {T4: 64, "standardNDSH100v5Family": 96})),
     "no quota at all": environment("dev", _set("gpu_quota", {})),
+    "unknown quota families": environment(
+        "dev", _set("gpu_quota", {T4: 160, "StandardNCFooFamily": 8, "StandardNCBarFamily": 8})
+    ),
     "region without quota": both(
         environment("dev", _set("gpu_quota_by_region", {"westus3": {T4: 16}})),
         project("nlp-research", _set("location", "northeurope")),

@@ -80,7 +80,7 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     if reserved:
         raise ValueError(
             f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by the platform "
-            "(tag names are case-insensitive); remove"
+            f"(tag names are case-insensitive); remove {'it' if len(reserved) == 1 else 'them'}"
         )
     by_lower: dict[str, list[str]] = {}
     for key in tags:

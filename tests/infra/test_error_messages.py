@@ -166,6 +166,15 @@ CASES: dict[str, Edit] = {
     "exception in an environment with no projects": both(
         no_projects, environment("dev", _set("role_exceptions", [EXCEPTION]))
     ),
+    "reserved tags in another case": project("vision-lab", _set("tags", {"Owner": "x", "Project": "y"})),
+    "a tag twice in different case": project("vision-lab", _set("tags", {"Team": "a", "team": "b"})),
+    "object id that is not a GUID": project(
+        "vision-lab", lambda p: p["access"]["data_scientists"][0].update(object_id="ada@contoso.com")
+    ),
+    "nil object id": project(
+        "vision-lab",
+        lambda p: p["access"]["data_scientists"][0].update(object_id="00000000-0000-0000-0000-000000000000"),
+    ),
     "budget threshold out of range": project("nlp-research", _set("budget.thresholds", [80, 1001])),
     "cluster idle time too short": project("vision-lab", _set("clusters.t4-spot.idle_minutes", 1)),
     "cluster name azure refuses": project(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.plan.runtime import Plan, RecordedResource
+from tests.infra.sandbox import Sandbox, example_environment
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -358,3 +359,16 @@ def test_every_workspace_has_a_network_path_to_its_registry(
             if pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == registry_id
         ]
         assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["amlregistry"]
+
+
+def test_a_public_premium_registry_keeps_exports_enabled(sandbox: Sandbox) -> None:
+    # Learn, "Disable export of artifacts from an Azure container registry": exports can only be
+    # disabled once public network access is (Premium registries only)
+    environment = example_environment("dev")
+    environment["container_registry"] = {**environment.get("container_registry", {}), "sku": "Premium"}
+    sandbox.stack("dev", environment)
+    registry = sandbox.plan("dev").get(
+        "azure-native:containerregistry:Registry", "vision-lab-container-registry"
+    )
+    assert registry.inputs["publicNetworkAccess"] == "Enabled"
+    assert registry.inputs["policies"]["exportPolicy"] == {"status": "enabled"}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 
@@ -21,19 +22,13 @@ def _load_what_the_first_plan_and_the_first_sdk_call_would() -> None:
     azure-ai-ml (imported by the jobs layer inside its commands: about 2 s). A whole run pays this
     once either way; a test process forked after collection (mutmut's forkserver, one per mutant)
     no longer pays it per mutant. Loading runs no program and opens no connection."""
-    import azure.ai.ml
-    import azure.ai.ml.entities
-    import azure.identity
-
-    import infra.entrypoint
-
-    del azure
+    for name in ("azure.ai.ml", "azure.ai.ml.entities", "azure.identity", "infra.entrypoint"):
+        importlib.import_module(name)
     for module in list(sys.modules.values()):
         if module is not None and module.__name__.startswith(("infra.", "jobs.")):
             for value in list(vars(module).values()):
                 if isinstance(value, types.ModuleType) and value.__name__.startswith("pulumi_azure_native."):
                     getattr(value, "__all__", None)  # a non-introspection attribute runs the package
-    del infra
 
 
 _load_what_the_first_plan_and_the_first_sdk_call_would()

@@ -260,8 +260,8 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        if not request.urn.endswith(f"::pulumi:pulumi:Stack::{pulumi.get_project()}-{pulumi.get_stack()}"):
-            with self._lock:
+        with self._lock:
+            if request.urn in self.recorded:  # a component; the root stack's outputs are read apart
                 self.component_outputs[request.urn] = _struct(request.outputs)
         return super().RegisterResourceOutputs(request)
 
@@ -393,7 +393,7 @@ def run_program(
         outputs,
         secrets,
         frozenset(monitor.computed_values),
-        dict(sorted(monitor.component_outputs.items())),
+        component_outputs=dict(sorted(monitor.component_outputs.items())),
     )
 
 

@@ -452,9 +452,9 @@ def _deploy(args: argparse.Namespace, factory: ClientFactory, out: TextIO, err: 
             f"`azml-jobs endpoints --stack {args.stack} --project {args.project}`\n"
         )
         return EXIT_INTERRUPTED
-    out.write(
-        f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({share}% traffic)\n{scoring_uri}\n"
-    )
+    out.write(f"deployed {built.model} to {args.endpoint}/{built.deployment.name} ({share}% traffic)\n")
+    if scoring_uri:
+        out.write(f"{scoring_uri}\n")
     return EXIT_OK
 
 

@@ -382,10 +382,11 @@ def deploy(
     *,
     registry_client: Any = None,
     sample_request: Any = None,
-) -> tuple[str, int]:
+) -> tuple[str | None, int]:
     """Blue/green: endpoint if missing, new deployment at 0%, healthy, smoke-tested, then traffic;
     `retire_old` deletes the deployments that served before, only after traffic moved. Returns
-    the scoring URI and the new deployment's share."""
+    the scoring URI (None if the endpoint reports none: `scoringUri` is optional and read-only,
+    `EndpointPropertiesBase` in azure-ai-ml's arm_ml_service models) and the new deployment's share."""
     from azure.ai.ml.exceptions import MlException
     from azure.core.exceptions import HttpResponseError
 
@@ -472,7 +473,7 @@ def deploy(
             with azure_errors(target, f"deleting deployment {old}"):
                 wait_for(client.online_deployments.begin_delete(old, endpoint_name), f"deleting {old}", out)
             out.write(f"retired deployment {old}\n")
-    return str(updated.scoring_uri or ""), int(current.traffic[deployment.name])
+    return updated.scoring_uri, int(current.traffic[deployment.name])
 
 
 def _traffic_text(traffic: Mapping[str, int]) -> str:

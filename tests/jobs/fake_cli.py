@@ -17,14 +17,20 @@ _cloud_counter = iter(range(10_000))
 TARGET_ARGS = ["--stack", "dev", "--project", "nlp-research"]
 
 
-def factory(fake: FakeAzure) -> Any:
+def factory(fake: FakeAzure, resource_manager: str | None = None) -> Any:
+    """Clients of the fake; `resource_manager` sends the ARM requests elsewhere (tokens still come
+    from the fake)."""
+    metadata = fake.cloud_metadata()
+    if resource_manager is not None:
+        metadata["resource_manager"] = resource_manager
+
     # MLClient registers custom clouds globally by name: use a fresh name per client.
     def make(target: Any, registry: str | None) -> Any:
         return connect(
             target,
             registry,
             cloud=f"FakeCloud{next(_cloud_counter)}",
-            cloud_metadata=fake.cloud_metadata(),
+            cloud_metadata=metadata,
             retry_backoff_factor=0.01,
             retry_backoff_max=0.05,
             retry_total=3,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fake_azure import FakeAzure, Fault
 from fake_cli import factory, run
+from stackdata import Planned
 
 from jobs import deploy as deploy_module
 from jobs import operations
@@ -893,6 +894,21 @@ def test_each_refused_request_reads_as_reviewed(
     if request.config.getoption("--update-expected"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_a_region_without_recorded_gpu_quota_is_refused_saying_none_has_any(
+    fake: FakeAzure, tmp_path: Path, planned: Planned
+) -> None:
+    outputs = planned.outputs("dev")
+    outputs["projects"]["nlp-research"]["location"] = "eastus"  # no quota recorded for eastus
+    saved = tmp_path / "eastus.json"
+    saved.write_text(json.dumps(outputs))
+    code, out, err = deploy(fake, saved)
+    assert (code, out) == (EXIT_USER_ERROR, "")
+    assert err.endswith(
+        f"environment 'dev' has no GPU quota for StandardNCADSA100v4Family ({A100}); families with quota: (none)\n"
+    )
+    assert not fake.requests
 
 
 @pytest.mark.parametrize(("auth_mode", "rest_mode"), [("key", "Key"), ("aml_token", "AMLToken")])

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import io
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_azure import FakeAzure, Fault
-from fake_cli import dry_run, finetune, run
+from fake_cli import TARGET_ARGS, dry_run, factory, finetune, run
 from stackdata import REPO, Planned
+
+from jobs.cli import EXIT_USER_ERROR, main
 
 
 def puts(fake: FakeAzure) -> list[Any]:
@@ -395,6 +399,20 @@ def test_a_missing_login_is_one_line_without_credential_warnings(
     assert line.endswith("DefaultAzureCredential failed to retrieve a token from the included credentials.")
     # Without --verbose no SDK record reaches a handler (the root's, or Python's last resort).
     assert [record.name for record in caplog.records if record.name.startswith("azure")] == []
+
+
+def test_an_unreachable_azure_ml_is_one_line_saying_so(fake: FakeAzure, outputs_file: Path) -> None:
+    # A loopback port nothing listens on: the connection is refused, as when a network path is down.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{probe.getsockname()[1]}/"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["status", "some-job", *TARGET_ARGS, "--outputs", str(outputs_file)]
+    code = main(argv, client_factory=factory(fake, resource_manager=closed), out=out, err=err)
+    assert code == EXIT_USER_ERROR and out.getvalue() == ""
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("error: reading job some-job: cannot reach Azure ML: ")
+    assert "Connection refused" in line
 
 
 def test_a_job_created_meanwhile_by_another_client_is_attached_to(

@@ -1,7 +1,9 @@
 """The mutation report of `make mutate`: kill rate per module and every surviving mutant.
 
 Reads what `mutmut run` left in mutants/ through `mutmut results --all true`. Timeouts count as
-killed (the mutant made the tests hang, which a run notices), as mutmut's own score does.
+killed (the mutant made the tests hang, which a run notices), as mutmut's own score does, and so
+do mutants mypy refuses (`make test` type-checks before any test runs); the "by mypy" column
+shows how many of the killed were caught that way.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 
-KILLED = {"killed", "timeout"}
+TYPE_CHECKED = "caught by type check"
+KILLED = {"killed", "timeout", TYPE_CHECKED}
 # "no tests": no test runs the mutated function, so nothing can notice it: a survivor.
 NOT_RUN = {"skipped", "not checked"}
 
@@ -41,10 +44,12 @@ def main() -> int:
     if not by_module:
         print("no mutants found: run `make mutate` first")
         return 1
-    total_killed = total_run = 0
+    total_killed = total_run = total_typed = 0
     # "not run": mutants a run stopped before (interrupted, or narrowed by MUTATE=); the kill rate
     # is of the mutants that ran
-    print(f"{'module':45} {'mutants':>8} {'not run':>8} {'killed':>7} {'survived':>9} {'kill rate':>10}")
+    print(
+        f"{'module':45} {'mutants':>8} {'not run':>8} {'killed':>7} {'by mypy':>8} {'survived':>9} {'kill rate':>10}"
+    )
     not_run = []
     for module, counts in sorted(by_module.items()):
         run = sum(n for status, n in counts.items() if status not in NOT_RUN)
@@ -53,13 +58,16 @@ def main() -> int:
             continue
         killed = sum(counts[status] for status in KILLED)
         total_run, total_killed = total_run + run, total_killed + killed
+        total_typed += counts[TYPE_CHECKED]
         rate = f"{100 * killed / run:.1f}%" if run else "-"
         total = sum(counts.values())
-        print(f"{module:45} {total:8} {total - run:8} {killed:7} {run - killed:9} {rate:>10}")
+        typed = counts[TYPE_CHECKED]
+        print(f"{module:45} {total:8} {total - run:8} {killed:7} {typed:8} {run - killed:9} {rate:>10}")
     if not_run:
         print(f"not run (MUTATE narrowed the run): {', '.join(not_run)}")
     print(
-        f"{'total':45} {'':8} {'':8} {total_killed:7} {total_run - total_killed:9} {100 * total_killed / max(total_run, 1):9.1f}%"
+        f"{'total':45} {'':8} {'':8} {total_killed:7} {total_typed:8} {total_run - total_killed:9}"
+        f" {100 * total_killed / max(total_run, 1):9.1f}%"
     )
     for module, names in sorted(survivors.items()):
         print(f"\nsurvivors in {module} (`mutmut show NAME` prints the change):")

@@ -162,11 +162,14 @@ def _job_exists(error: Any) -> bool:
 
 def _first_line(error: BaseException) -> str:
     # An ARM error body ({"error": {"code", "message"}}) is parsed by azure-core into `.error`;
-    # its str() repeats it as "(Code) message Code: ... Message: ...": say it once.
+    # its str() repeats it as "(Code) message Code: ... Message: ...": say it once. azure-core
+    # also accepts a body with only one of the two (ODataV4Format refuses only when both are
+    # missing), and then fills the other in as "None".
     odata = getattr(error, "error", None)
     code, text = getattr(odata, "code", None), getattr(odata, "message", None)
-    if code and text:
-        return " ".join(f"({code}) {text}".split())[:400]
+    if code or text:
+        said = f"({code}) {text}" if code and text else str(code or text)
+        return " ".join(said.split())[:400]
     # Other SDK messages are often multi-line JSON; squash them so the user sees one line.
     message = " ".join(str(getattr(error, "message", None) or error).split())
     return message[:400] or type(error).__name__

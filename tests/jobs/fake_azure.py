@@ -175,6 +175,9 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     after_success: bool = False  # apply the request first, then answer with the fault
+    # the answer's body: the ARM error shape when None; a dict is sent as JSON, a str as text/html
+    # (a page from a proxy or gateway in front of the service)
+    body: Any = None
 
 
 @dataclass
@@ -432,9 +435,10 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _reply(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-            payload = json.dumps(body).encode() if body is not None else b""
+            text = isinstance(body, str)
+            payload = body.encode() if text else json.dumps(body).encode() if body is not None else b""
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if text else "application/json")
             self.send_header("Content-Length", str(len(payload)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
@@ -464,7 +468,9 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if fault and not fault.after_success:
                 self._reply(
                     fault.status,
-                    error_body(fault.status, f"injected {fault.status}"),
+                    error_body(fault.status, f"injected {fault.status}")
+                    if fault.body is None
+                    else fault.body,
                     {**error_headers(fault.status), **fault.headers},
                 )
                 return

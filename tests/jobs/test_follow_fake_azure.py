@@ -6,16 +6,17 @@ that reorders or adds requests must not fail them, a change of behaviour must.""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fake_azure import FakeAzure, Fault, Outage
-from fake_cli import dry_run, finetune, run
+from fake_cli import dry_run, factory, finetune, run
 
 from jobs.cli import EXIT_FOLLOW_STOPPED, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
-from jobs.submit import Polling, WorkspaceJobs
+from jobs.submit import Polling, WorkspaceJobs, follow
 from jobs.targets import Target
 
 RECIPE = "phi3-mini-chat-lora"  # a pipeline job: its steps are listed while following
@@ -172,6 +173,28 @@ def test_wait_retries_transient_read_errors_and_reports_them(fake: FakeAzure, ou
     )
     assert clock.slept == [5, 7.5]  # the failed poll backs off as an unchanged one does
     assert out.endswith(f"{name} completed\n")
+
+
+def test_a_first_read_that_fails_is_the_first_retry_and_time_counts_from_the_start(
+    fake: FakeAzure, outputs_file: Path, target: Target
+) -> None:
+    name = job_name(fake, outputs_file)
+    fake.timelines[name] = ["Running", "Running", "Completed"]
+    assert finetune(fake, outputs_file, RECIPE)[0] == 0
+    fake.outages.append(Outage("GET", rf"/jobs/{name}$", 503, start=0, end=1))  # the very first poll
+    clock = FakeClock(fake, now=1000.0)  # a monotonic clock does not start at 0
+    out = io.StringIO()
+
+    # `follow` itself: `status --wait` reads the job once before following it
+    view = follow(WorkspaceJobs(target, factory(fake)(target, None)), name, out, clock.polling())
+
+    assert view.status == "Completed"
+    assert out.getvalue().splitlines() == [
+        f"[  0m00s] warning: reading job {name}: Azure ML answered 503: (ServiceUnavailable) injected 503; "
+        "retrying in 7.5 s (1 of 7 retries)",
+        "[  0m07s] job: new -> Running",
+        "[  0m12s] job: Running -> Completed",
+    ]
 
 
 def test_wait_does_not_give_up_on_a_longer_outage(fake: FakeAzure, outputs_file: Path) -> None:

@@ -415,6 +415,34 @@ def test_an_unreachable_azure_ml_is_one_line_saying_so(fake: FakeAzure, outputs_
     assert "Connection refused" in line
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            {"error": {"code": "BadArgument", "message": "the name\n   is not valid"}},
+            "(BadArgument) the name is not valid",
+        ),
+        # azure-core takes an error with only one of code and message (ODataV4Format)
+        ({"error": {"code": "BadArgument"}}, "BadArgument"),
+        ({"error": {"message": "the name is not valid"}}, "the name is not valid"),
+        # not JSON: a proxy's page; azure-core's message, without the page it appends to str()
+        (
+            "<html><body><h1>400 Bad Request</h1></body></html>",
+            "Operation returned an invalid status 'Bad Request'",
+        ),
+        ({"error": {"code": "C", "message": "m" * 500}}, "(C) " + "m" * 396),  # cut at 400 characters
+    ],
+    ids=["code-and-message", "code-only", "message-only", "not-json", "long"],
+)
+def test_an_error_answer_is_one_line_of_what_azure_said(
+    fake: FakeAzure, outputs_file: Path, body: Any, said: str
+) -> None:
+    fake.faults.append(Fault("GET", r"/jobs/some-job", 400, body=body))
+    code, out, err = run(fake, outputs_file, "status", "some-job")
+    assert (code, out) == (EXIT_USER_ERROR, "")
+    assert err == f"error: reading job some-job: Azure ML answered 400: {said}\n"
+
+
 def test_a_job_created_meanwhile_by_another_client_is_attached_to(
     fake: FakeAzure, outputs_file: Path
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.deploy import ModelRef, default_deployment_name, tag_problem, traffic_tag
+from jobs.deploy import ModelRef, default_deployment_name, name_problem, tag_problem, traffic_tag
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,26 @@ def test_a_traffic_map_fits_the_tag_up_to_256_characters() -> None:
         f"previous_traffic would be 257 characters, Azure takes at most 256 ({'a' * 243}=50%, b=50%); "
         "route traffic away from some deployments first"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        ("ab", False),  # 2 characters
+        ("abc", True),  # 3: the shortest Azure takes
+        ("a" * 32, True),  # 32: the longest
+        ("a" * 33, False),
+        ("a-b", True),
+        ("1ab", False),  # must begin with a letter
+        ("ab-", False),  # must not end with a hyphen
+        ("a_b", False),  # letters, digits and hyphens only
+    ],
+)
+def test_endpoint_and_deployment_names_meet_azures_rule(name: str, accepted: bool) -> None:
+    problem = name_problem("endpoint", name)
+    assert (problem is None) == accepted
+    if not accepted:
+        assert problem == (
+            f"endpoint name {name!r} must be 3-32 characters, letters, digits and hyphens, "
+            "starting with a letter and not ending with a hyphen"
+        )

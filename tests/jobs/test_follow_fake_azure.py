@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fake_azure import FakeAzure, Fault, Outage
+from fake_azure import FakeAzure, Fault, Outage, Run
 from fake_cli import dry_run, factory, finetune, run
 
 from jobs.cli import EXIT_FOLLOW_STOPPED, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_USER_ERROR
@@ -110,6 +110,43 @@ def test_a_finished_nodes_steps_are_not_listed_again(fake: FakeAzure, outputs_fi
     assert len([i for i in job_reads(fake, name) if i > last_listing]) >= 5
 
 
+def test_steps_are_listed_two_levels_deep_after_a_node_that_ended(
+    fake: FakeAzure, outputs_file: Path, target: Target
+) -> None:
+    name = job_name(fake, outputs_file)
+    fake.timelines[name] = ["Running"] * 9 + ["Completed"]
+    fake.pipeline_steps(name, {"validation": ["Running", "Completed"]}, node="prepare")
+    fake.runs[f"{name}-node-prepare"].timeline = ["Running", "Completed"]  # ends first: its steps are settled
+    fake.pipeline_steps(name, {"finetune": ["Running"] * 8 + ["Completed"]}, node="train")
+    # a run below a step (a distributed step's process): below the depth the catalog pipelines use
+    rank = f"{name}-rank-0"
+    fake.runs[rank] = Run(rank, f"{name}-step-finetune", "rank-0", ["Running", "Completed"])
+    clock = FakeClock(fake, now=1000.0)  # a monotonic clock does not start at 0
+
+    code, out, err = finetune(fake, outputs_file, RECIPE, "--wait", polling=clock.polling())
+
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("[")] == [
+        "[  0m00s] job: new -> Running",
+        "[  0m00s] step prepare: new -> Running",
+        "[  0m00s] step prepare/validation: new -> Running",
+        "[  0m00s] step train: new -> Running",
+        "[  0m00s] step train/finetune: new -> Running",
+        "[  0m05s] step prepare: Running -> Completed",
+        "[  0m05s] step prepare/validation: Running -> Completed",
+        "[  1m07s] step train/finetune: Running -> Completed",
+        "[  1m12s] job: Running -> Completed",
+        "[  1m12s] step train: Running -> Completed",
+    ]
+    # the step's own runs are not even listed
+    assert not [r for r in fake.requests if r.path.endswith(f"/runs/{name}-step-finetune/children")]
+    # each run once, and the same again from the cache of runs that ended
+    jobs, settled = WorkspaceJobs(target, factory(fake)(target, None)), {}
+    steps = jobs.steps(name, settled)
+    assert [step.path for step in steps] == ["prepare", "prepare/validation", "train", "train/finetune"]
+    assert jobs.steps(name, settled) == steps
+
+
 def test_a_failed_pipeline_shows_the_failing_steps_error(fake: FakeAzure, outputs_file: Path) -> None:
     name = job_name(fake, outputs_file)
     fake.timelines[name] = ["Running", "Failed"]
@@ -179,9 +216,10 @@ def test_a_first_read_that_fails_is_the_first_retry_and_time_counts_from_the_sta
     fake: FakeAzure, outputs_file: Path, target: Target
 ) -> None:
     name = job_name(fake, outputs_file)
-    fake.timelines[name] = ["Running", "Running", "Completed"]
+    fake.timelines[name] = ["Running"] * 9 + ["Completed"]
     assert finetune(fake, outputs_file, RECIPE)[0] == 0
     fake.outages.append(Outage("GET", rf"/jobs/{name}$", 503, start=0, end=1))  # the very first poll
+    fake.outages.append(Outage("GET", rf"/jobs/{name}$", 503, start=8, end=9))  # and one after a minute
     clock = FakeClock(fake, now=1000.0)  # a monotonic clock does not start at 0
     out = io.StringIO()
 
@@ -193,7 +231,9 @@ def test_a_first_read_that_fails_is_the_first_retry_and_time_counts_from_the_sta
         f"[  0m00s] warning: reading job {name}: Azure ML answered 503: (ServiceUnavailable) injected 503; "
         "retrying in 7.5 s (1 of 7 retries)",
         "[  0m07s] job: new -> Running",
-        "[  0m12s] job: Running -> Completed",
+        f"[  1m10s] warning: reading job {name}: Azure ML answered 503: (ServiceUnavailable) injected 503; "
+        "retrying in 10 s (1 of 7 retries)",
+        "[  1m20s] job: Running -> Completed",
     ]
 
 

@@ -282,13 +282,9 @@ class ContainerRegistryConfig(StrictModel):
 
 def _region(value: str) -> str:
     if value not in REGIONS:
-        # ARM also accepts display names (`West Europe`); the program names regions one way.
-        canonical = value.lower().replace(" ", "")
-        close = (
-            [canonical]
-            if canonical in REGIONS
-            else difflib.get_close_matches(canonical, sorted(REGIONS), n=1)
-        )
+        # ARM also accepts display names (`West Europe`); the program names regions one way. The
+        # closest name is the one meant: a display name's closest is its name (`westeurope`).
+        close = difflib.get_close_matches(value.lower(), sorted(REGIONS), n=1)
         hint = f"; did you mean {close[0]}?" if close else " (see `az account list-locations -o table`)"
         raise ValueError(f"{value!r} is not an Azure region name{hint}")
     return value

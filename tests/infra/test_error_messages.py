@@ -104,6 +104,8 @@ CASES: dict[str, Edit] = {
     ),
     "region outside the registry's": project("nlp-research", _set("location", "eastus")),
     "region typo": project("vision-lab", _set("location", "westeurop")),
+    "region display name": project("vision-lab", _set("location", "West Europe")),
+    "region nothing resembles": project("vision-lab", _set("location", "moon-base-1")),
     # another stack's registry whose regions are not recorded: each project is checked, not only
     # those before the first one in the environment's own region
     "region of a registry with unrecorded regions": both(

@@ -3,15 +3,19 @@ region-bound rules (the registry's regions, quota per region) refused with file,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from infra.config import Layout, validate_all
 from infra.config.errors import ConfigIssue
+from infra.config.models import Region
 from infra.live_check import run
 from infra.plan.sections import plan_sections
 from infra.policy.quota import capacity_lines
+from infra.regions import REGIONS
 from tests.infra.sandbox import Sandbox, example_environment, example_project
 
 ENV = "config.mlplatform:environment"
@@ -113,6 +117,33 @@ def test_a_bad_region_names_file_field_and_line(sandbox: Sandbox) -> None:
     override = found[(SPEECH, "environments.prod.location")]
     assert override.line == line_of(sandbox, SPEECH, "location: westus33")
     assert "did you mean westus3?" in override.message
+
+
+DISPLAY_NAMES = [
+    tuple(line.split("\t"))
+    for line in (Path(__file__).parent / "data" / "region-display-names.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+]
+
+
+def test_every_region_of_the_table_has_a_display_name_recorded() -> None:
+    assert {name for _, name in DISPLAY_NAMES} == REGIONS
+
+
+@pytest.mark.parametrize(("display", "name"), DISPLAY_NAMES)
+def test_a_display_name_is_refused_with_the_regions_name(display: str, name: str) -> None:
+    # ARM takes both; the program names a region one way, so a display name is corrected.
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Region).validate_python(display)
+    assert f"{display!r} is not an Azure region name; did you mean {name}?" in str(refused.value)
+
+
+def test_a_name_like_no_region_points_to_the_list_of_regions() -> None:
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Region).validate_python("moon-base-1")
+    assert "'moon-base-1' is not an Azure region name (see `az account list-locations -o table`)" in str(
+        refused.value
+    )
 
 
 # --- the ML registry's regions --------------------------------------------------------------

@@ -448,6 +448,16 @@ def test_list_that_azure_refuses_says_what_was_being_done(fake: FakeAzure, outpu
     assert err.startswith("error: listing jobs: not found in workspace ")
 
 
+def test_a_job_without_a_status_reads_as_unknown(target: Target) -> None:
+    # `status` is read-only and optional in the job's REST properties; "Unknown" is JobStatus's
+    # "default job status if not mapped to all other statuses" (azure-ai-ml, arm_ml_service models)
+    job = SimpleNamespace(
+        name="job-1", status=None, display_name=None, studio_url="https://studio", tags=None, type="command"
+    )
+    client = SimpleNamespace(jobs=SimpleNamespace(get=lambda name: job))
+    assert WorkspaceJobs(target, client).get("job-1").status == "Unknown"
+
+
 def test_a_job_without_a_studio_link_gets_the_studios_run_url(target: Target) -> None:
     # The service names the studio link in the job's services; when it does not, the link is the
     # studio's run URL for the workspace (what the service's own links look like).

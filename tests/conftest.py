@@ -32,3 +32,22 @@ def _load_what_the_first_plan_and_the_first_sdk_call_would() -> None:
 
 
 _load_what_the_first_plan_and_the_first_sdk_call_would()
+
+
+# The reviewed copies (docs/mutation.md) compare everything the program produces with what a
+# person approved, so they notice most changes: they run first. `make mutate` stops a mutant at
+# its first failing test (mutmut orders the others by their run time only), so a mutant they
+# kill costs one plan instead of every test that touches the changed code.
+REVIEWED_COPIES = (
+    "tests/infra/test_plan_snapshot.py",
+    "tests/infra/test_error_messages.py",
+    "tests/infra/test_plan_text.py",
+    "tests/contract/test_security_contract.py",
+    "tests/jobs/test_dry_run.py",
+    "tests/jobs/test_deploy.py::test_each_refused_request_reads_as_reviewed",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # node ids are relative to the root directory, in mutmut's copy (mutants/) too
+    items.sort(key=lambda item: not item.nodeid.startswith(REVIEWED_COPIES))

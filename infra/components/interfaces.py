@@ -96,7 +96,7 @@ def role_assignment(
     scope: pulumi.Input[str],
     principal_id: pulumi.Input[str],
     parent: pulumi.Resource,
-    retain_on_delete: bool = False,
+    retain_on_delete: bool,
 ) -> authorization.RoleAssignment:
     """One role assignment of the access model. Its name comes from the grant (values known at plan
     time, so it never churns); `scope` and `principal_id` are the real outputs, so the assignment

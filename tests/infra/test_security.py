@@ -372,3 +372,18 @@ def test_a_public_premium_registry_keeps_exports_enabled(sandbox: Sandbox) -> No
     )
     assert registry.inputs["publicNetworkAccess"] == "Enabled"
     assert registry.inputs["policies"]["exportPolicy"] == {"status": "enabled"}
+
+
+def test_a_stack_sets_how_long_untagged_images_are_kept(sandbox: Sandbox) -> None:
+    # 7 days is both our default and the provider's (RetentionPolicyArgs), so only another value
+    # shows that the stack's setting reaches the registry
+    environment = example_environment("dev")
+    environment["container_registry"] = {
+        **environment.get("container_registry", {}),
+        "untagged_retention_days": 30,
+    }
+    sandbox.stack("dev", environment)
+    registry = sandbox.plan("dev").get(
+        "azure-native:containerregistry:Registry", "vision-lab-container-registry"
+    )
+    assert registry.inputs["policies"]["retentionPolicy"] == {"days": 30, "status": "enabled"}

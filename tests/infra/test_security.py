@@ -376,10 +376,11 @@ def test_a_public_premium_registry_keeps_exports_enabled(sandbox: Sandbox) -> No
 
 def test_a_stack_sets_how_long_untagged_images_are_kept(sandbox: Sandbox) -> None:
     # 7 days is both our default and the provider's (RetentionPolicyArgs), so only another value
-    # shows that the stack's setting reaches the registry
+    # shows that the stack's setting reaches the registry (a Premium feature, as exports are)
     environment = example_environment("dev")
     environment["container_registry"] = {
         **environment.get("container_registry", {}),
+        "sku": "Premium",
         "untagged_retention_days": 30,
     }
     sandbox.stack("dev", environment)

@@ -182,13 +182,17 @@ def test_clusters_get_a_public_ip_only_without_a_managed_network(sandbox) -> Non
     # without a managed network, the registry must take public traffic (checked: test_network_paths)
     environment["registry"]["existing_public_network_access"] = True
     sandbox.stack("dev", environment)
-    clusters = sandbox.plan("dev").by_type(COMPUTE)
+    plan = sandbox.plan("dev")
+    clusters = plan.by_type(COMPUTE)
     assert clusters and all(
         c.inputs["properties"]["properties"]["enableNodePublicIp"] is True for c in clusters
     )
     assert all(
         c.inputs["properties"]["properties"]["remoteLoginPortPublicAccess"] == "Disabled" for c in clusters
     )
+    # and no managed network is provisioned ahead of the first compute: there is none
+    workspaces = plan.by_type("azure-native:machinelearningservices:Workspace")
+    assert workspaces and all(w.inputs["provisionNetworkNow"] is False for w in workspaces)
 
 
 def _diagnosed(plan: Plan) -> set[str]:

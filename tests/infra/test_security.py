@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.plan.runtime import Plan, RecordedResource
-from tests.infra.sandbox import Sandbox, example_environment
+from tests.infra.sandbox import Sandbox, example_environment, example_project
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -392,3 +392,14 @@ def test_a_stack_sets_how_long_untagged_images_are_kept(sandbox: Sandbox) -> Non
         "azure-native:containerregistry:Registry", "vision-lab-container-registry"
     )
     assert registry.inputs["policies"]["retentionPolicy"] == {"days": 30, "status": "enabled"}
+
+
+def test_a_clusters_gpu_tag_names_its_gpus_without_spaces(sandbox: Sandbox) -> None:
+    environment = example_environment("dev")
+    environment["gpu_quota"] = {**environment["gpu_quota"], "StandardNCadsH100v5Family": 40}
+    sandbox.stack("dev", environment)
+    project = example_project("nlp-research")
+    project["clusters"]["h100"] = {"vm_size": "Standard_NC40ads_H100_v5", "max_nodes": 1}
+    sandbox.project("nlp-research.yaml", project)
+    [h100] = [c for c in sandbox.plan("dev").by_type(COMPUTE) if c.inputs["computeName"] == "h100"]
+    assert h100.inputs["tags"]["gpu"] == "1xH100-NVL"  # one "H100 NVL" (infra/skus.py)

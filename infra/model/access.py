@@ -257,7 +257,9 @@ def merged(grants: Iterable[RoleGrant]) -> tuple[RoleGrant, ...]:
 def people_grants(project: ProjectSettings, ids: ProjectIds) -> Iterable[RoleGrant]:
     for list_name, principals in project.access.members().items():
         if list_name.startswith("extra_roles."):
-            roles: tuple[tuple[str, ScopeKind], ...] = ((list_name.split(".", 1)[1], EXTRA_ROLE_SCOPE),)
+            roles: tuple[tuple[str, ScopeKind], ...] = (
+                (list_name.removeprefix("extra_roles."), EXTRA_ROLE_SCOPE),
+            )
         else:
             roles = PEOPLE[list_name]
         for principal in principals:

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -447,6 +449,19 @@ def test_a_plan_date_that_is_not_a_date_names_the_variable() -> None:
     with pytest.raises(AsOfError, match=r"^MLPLATFORM_AS_OF='soon' is not a date \(YYYY-MM-DD\)$"):
         as_of_date({"MLPLATFORM_AS_OF": "soon"})
     assert str(as_of_date({"MLPLATFORM_AS_OF": " 2027-02-28 "})) == "2027-02-28"
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])  # at any hour, one of them is on another date
+def test_today_is_the_utc_date_in_any_time_zone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.model.budget import as_of_date
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert as_of_date({}) == datetime.now(UTC).date()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_resource_may_carry_50_tags_and_no_more(sandbox: Sandbox) -> None:

@@ -420,3 +420,15 @@ def test_a_scope_outside_a_subscription_has_no_role_definition_id() -> None:
         match=r"'/providers/Microsoft\.Management/managementGroups/mg' is not a subscription-level scope",
     ):
         role_definition_id("Reader", "/providers/Microsoft.Management/managementGroups/mg")
+
+
+def test_an_assignment_to_a_principal_without_a_name_says_whose_list_it_is(sandbox: Sandbox) -> None:
+    project = example_project("nlp-research")
+    project["access"]["readers"] = [{"object_id": "0d1e2f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a", "kind": "Group"}]
+    sandbox.project("nlp-research.yaml", project)
+    descriptions = {
+        r.inputs["description"]
+        for r in sandbox.plan("dev").by_type(ROLE_ASSIGNMENT)
+        if r.inputs["principalId"] == "0d1e2f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a"
+    }
+    assert descriptions == {"mlplatform: nlp-research readers"}

@@ -96,7 +96,7 @@ def _registry(environment: EnvironmentConfig, subscription: str) -> RegistryMode
     owned = environment.registry.create is not None
     return RegistryModel(
         id=reg_id,
-        name=reg_id.rsplit("/", 1)[-1],
+        name=reg_id.rpartition("/")[2],
         owned=owned,
         public=registry_is_public(environment),
         regions=environment.registry_regions,

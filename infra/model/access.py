@@ -57,7 +57,7 @@ Sources for the identities' roles:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from infra import arm, naming
@@ -240,16 +240,7 @@ def merged(grants: Iterable[RoleGrant]) -> tuple[RoleGrant, ...]:
     for grant in grants:
         found = by_key.get(grant.key)
         if found is not None:
-            reasons = tuple(sorted({*found.reasons, *grant.reasons}))
-            grant = RoleGrant(
-                found.role,
-                found.scope_kind,
-                found.scope,
-                found.principal,
-                found.principal_type,
-                found.holder,
-                reasons,
-            )
+            grant = replace(found, reasons=tuple(sorted({*found.reasons, *grant.reasons})))
         by_key[grant.key] = grant
     return tuple(sorted(by_key.values(), key=lambda g: (g.scope_kind, g.role, g.principal, g.scope)))
 

@@ -214,7 +214,7 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     from infra.model import resolve
     from infra.model.budget import as_of_date
     from infra.plan.diff import diff_states
-    from infra.plan.fake_ids import FAKE_SUBSCRIPTION
+    from infra.plan.fake_ids import FAKE_SUBSCRIPTION, FAKE_TENANT
     from infra.plan.render import render_text, to_json
     from infra.plan.sections import plan_sections
     from infra.plan.states import from_plan, read_state
@@ -225,7 +225,9 @@ def stage_seconds(root: Path, stack: str, plan: Any, scratch: Path) -> dict[str,
     sections: list[Any] = []
     seconds["sections"] = _seconds(
         lambda: sections.extend(
-            plan_sections(resolve(platform, subscription=FAKE_SUBSCRIPTION, as_of=as_of_date()))
+            plan_sections(
+                resolve(platform, subscription=FAKE_SUBSCRIPTION, tenant=FAKE_TENANT, as_of=as_of_date())
+            )
         )
     )
     seconds["render"] = _seconds(lambda: (render_text(plan, sections), to_json(plan)))

@@ -425,19 +425,20 @@ def _environment_issues(
     as_of: date,
 ) -> list[ConfigIssue]:
     """Rules across the environment and all its projects, checked on the platform model they
-    resolve to (infra/policy/checks.py). Ids in the model do not depend on the subscription for
-    these rules, so any subscription id serves."""
+    resolve to (infra/policy/checks.py). Ids in the model do not depend on the subscription or
+    the tenant for these rules, so any subscription and tenant id serve."""
     from infra.model import resolve
     from infra.policy.checks import model_issues
 
     try:
         platform = _platform(stack, file, environment, resolved)
-        return model_issues(resolve(platform, subscription=ANY_SUBSCRIPTION, as_of=as_of))
+        return model_issues(resolve(platform, subscription=ANY_SUBSCRIPTION, tenant=ANY_TENANT, as_of=as_of))
     except naming.NamingError:
         return []  # a name that cannot be derived is reported by the name checks already
 
 
 ANY_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+ANY_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
 def _today(as_of: date | None) -> date:

@@ -104,7 +104,7 @@ def _registry(environment: EnvironmentConfig, subscription: str) -> RegistryMode
     )
 
 
-def resolve(platform: Platform, *, subscription: str, as_of: date, tenant: str = "") -> PlatformModel:
+def resolve(platform: Platform, *, subscription: str, as_of: date, tenant: str) -> PlatformModel:
     """Decide every name, id, identity, grant, network path and budget of the stack."""
     env = platform.environment
     registry = _registry(env, subscription)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra.plan.runtime import Plan, RecordedResource
-from tests.infra.sandbox import Sandbox, example_environment, example_project
+from infra.plan.sections import plan_sections
+from tests.infra.sandbox import Sandbox, example_environment, example_project, model_of
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -403,3 +404,18 @@ def test_a_clusters_gpu_tag_names_its_gpus_without_spaces(sandbox: Sandbox) -> N
     sandbox.project("nlp-research.yaml", project)
     [h100] = [c for c in sandbox.plan("dev").by_type(COMPUTE) if c.inputs["computeName"] == "h100"]
     assert h100.inputs["tags"]["gpu"] == "1xH100-NVL"  # one "H100 NVL" (infra/skus.py)
+
+
+def test_a_stack_makes_no_private_endpoint_for_a_registry_it_does_not_own(sandbox: Sandbox) -> None:
+    # dev uses prod's ML registry; with a hub network of its own it still leaves the registry's
+    # endpoint to the stack that owns the registry
+    environment = example_environment("dev")
+    environment["network"]["private_endpoints"] = example_environment("prod")["network"]["private_endpoints"]
+    sandbox.stack("dev", environment)
+    endpoints = sandbox.plan("dev").by_type("azure-native:network:PrivateEndpoint")
+    assert endpoints and not [e for e in endpoints if e.name == "ml-registry-pe"]
+    # and the plan does not claim one
+    [network] = [
+        s for s in plan_sections(model_of(sandbox.root, "dev")) if s.title.startswith("Network paths")
+    ]
+    assert network.lines[0] == "registry: mlr-mlp-prd-0a71 (another stack, public network access disabled)"

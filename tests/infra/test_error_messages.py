@@ -169,6 +169,7 @@ CASES: dict[str, Edit] = {
         no_projects, environment("dev", _set("role_exceptions", [EXCEPTION]))
     ),
     "reserved tags in another case": project("vision-lab", _set("tags", {"Owner": "x", "Project": "y"})),
+    "a reserved tag": project("vision-lab", _set("tags", {"owner": "x"})),
     "a tag twice in different case": project("vision-lab", _set("tags", {"Team": "a", "team": "b"})),
     "object id that is not a GUID": project(
         "vision-lab", lambda p: p["access"]["data_scientists"][0].update(object_id="ada@contoso.com")

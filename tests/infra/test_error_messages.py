@@ -171,6 +171,9 @@ CASES: dict[str, Edit] = {
     "reserved tags in another case": project("vision-lab", _set("tags", {"Owner": "x", "Project": "y"})),
     "a reserved tag": project("vision-lab", _set("tags", {"owner": "x"})),
     "a tag twice in different case": project("vision-lab", _set("tags", {"Team": "a", "team": "b"})),
+    "two tags twice in different case": project(
+        "vision-lab", _set("tags", {"Team": "a", "team": "b", "Area": "c", "AREA": "d"})
+    ),
     "object id that is not a GUID": project(
         "vision-lab", lambda p: p["access"]["data_scientists"][0].update(object_id="ada@contoso.com")
     ),

@@ -171,6 +171,8 @@ CASES: dict[str, Edit] = {
     "reserved tags in another case": project("vision-lab", _set("tags", {"Owner": "x", "Project": "y"})),
     "a reserved tag": project("vision-lab", _set("tags", {"owner": "x"})),
     "a tag twice in different case": project("vision-lab", _set("tags", {"Team": "a", "team": "b"})),
+    "a tag name Azure refuses": project("vision-lab", _set("tags", {"cost/centre": "x"})),
+    "a tag value over 256 characters": project("vision-lab", _set("tags", {"note": "n" * 257})),
     "two tags twice in different case": project(
         "vision-lab", _set("tags", {"Team": "a", "team": "b", "Area": "c", "AREA": "d"})
     ),

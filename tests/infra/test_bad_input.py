@@ -464,6 +464,13 @@ def test_today_is_the_utc_date_in_any_time_zone(zone: str, monkeypatch: pytest.M
         time.tzset()
 
 
+def test_a_tag_value_may_be_256_characters(sandbox: Sandbox) -> None:
+    # Learn, "Use tags to organize your Azure resources", limitations: a tag value has at most 256
+    # characters (257 is refused: errors.txt)
+    with_project(sandbox, "vision-lab", lambda p: p.setdefault("tags", {}).update({"note": "n" * 256}))
+    assert validate_all(Layout(sandbox.root), as_of=AS_OF) == []
+
+
 def test_a_resource_may_carry_50_tags_and_no_more(sandbox: Sandbox) -> None:
     # Learn, "Use tags to organize your Azure resources", limitations: at most 50 tag name-value
     # pairs per resource. The GPU cluster carries the most: the project's, the environment's and

@@ -179,6 +179,10 @@ class Fault:
     # (a page from a proxy or gateway in front of the service)
     body: Any = None
 
+    def answer(self, message: str) -> Any:
+        """The body of the fault's answer: `body`, else the ARM error shape saying `message`."""
+        return error_body(self.status, message) if self.body is None else self.body
+
 
 @dataclass
 class Outage:
@@ -468,9 +472,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             if fault and not fault.after_success:
                 self._reply(
                     fault.status,
-                    error_body(fault.status, f"injected {fault.status}")
-                    if fault.body is None
-                    else fault.body,
+                    fault.answer(f"injected {fault.status}"),
                     {**error_headers(fault.status), **fault.headers},
                 )
                 return
@@ -478,7 +480,7 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
             self.query = parse_qs(url.query)
             status, answer = self._route(method, url.path, body)
             if fault:
-                status, answer = fault.status, error_body(fault.status, "injected after apply")
+                status, answer = fault.status, fault.answer("injected after apply")
                 self.headers_out = {**error_headers(fault.status), **fault.headers}
             elif status >= 400:
                 self.headers_out = {**error_headers(status), **self.headers_out}

@@ -42,13 +42,18 @@ def factory(fake: FakeAzure, resource_manager: str | None = None) -> Any:
 
 
 def run(
-    fake: FakeAzure, outputs_file: Path, *argv: str, polling: Polling | None = None
+    fake: FakeAzure,
+    outputs_file: Path,
+    *argv: str,
+    polling: Polling | None = None,
+    resource_manager: str | None = None,
 ) -> tuple[int, str, str]:
-    """`azml-jobs ARGV --stack dev --project nlp-research --outputs FILE`: exit code, stdout, stderr."""
+    """`azml-jobs ARGV --stack dev --project nlp-research --outputs FILE`: exit code, stdout, stderr
+    (`resource_manager`: as for `factory`)."""
     out, err = io.StringIO(), io.StringIO()
     code = main(
         [*argv, *TARGET_ARGS, "--outputs", str(outputs_file)],
-        client_factory=factory(fake),
+        client_factory=factory(fake, resource_manager),
         out=out,
         err=err,
         polling=polling,

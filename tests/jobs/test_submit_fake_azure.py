@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import json
 import re
 import socket
@@ -9,10 +8,10 @@ from typing import Any
 
 import pytest
 from fake_azure import FakeAzure, Fault
-from fake_cli import TARGET_ARGS, dry_run, factory, finetune, run
+from fake_cli import dry_run, finetune, run
 from stackdata import REPO, Planned
 
-from jobs.cli import EXIT_USER_ERROR, main
+from jobs.cli import EXIT_USER_ERROR
 
 
 def puts(fake: FakeAzure) -> list[Any]:
@@ -406,11 +405,9 @@ def test_an_unreachable_azure_ml_is_one_line_saying_so(fake: FakeAzure, outputs_
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"https://127.0.0.1:{probe.getsockname()[1]}/"
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["status", "some-job", *TARGET_ARGS, "--outputs", str(outputs_file)]
-    code = main(argv, client_factory=factory(fake, resource_manager=closed), out=out, err=err)
-    assert code == EXIT_USER_ERROR and out.getvalue() == ""
-    [line] = err.getvalue().splitlines()
+    code, out, err = run(fake, outputs_file, "status", "some-job", resource_manager=closed)
+    assert (code, out) == (EXIT_USER_ERROR, "")
+    [line] = err.splitlines()
     assert line.startswith("error: reading job some-job: cannot reach Azure ML: ")
     assert "Connection refused" in line
 

@@ -57,11 +57,10 @@ def main() -> int:
             not_run.append(module)
             continue
         killed = sum(counts[status] for status in KILLED)
-        total_run, total_killed = total_run + run, total_killed + killed
-        total_typed += counts[TYPE_CHECKED]
+        typed = counts[TYPE_CHECKED]
+        total_run, total_killed, total_typed = total_run + run, total_killed + killed, total_typed + typed
         rate = f"{100 * killed / run:.1f}%" if run else "-"
         total = sum(counts.values())
-        typed = counts[TYPE_CHECKED]
         print(f"{module:45} {total:8} {total - run:8} {killed:7} {typed:8} {run - killed:9} {rate:>10}")
     if not_run:
         print(f"not run (MUTATE narrowed the run): {', '.join(not_run)}")

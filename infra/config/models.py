@@ -603,6 +603,10 @@ class Principal(StrictModel):
     _guid = field_validator("object_id")(_object_id)
 
 
+# The access list of the principals given an extra role is named `extra_roles.<role>`.
+EXTRA_ROLES_LIST = "extra_roles."
+
+
 class AccessConfig(StrictModel):
     data_scientists: list[Principal] = Field(default_factory=list)
     compute_operators: list[Principal] = Field(default_factory=list)
@@ -627,7 +631,9 @@ class AccessConfig(StrictModel):
             "readers": self.readers,
             "ci_deployers": self.ci_deployers,
         }
-        lists.update({f"extra_roles.{role}": principals for role, principals in self.extra_roles.items()})
+        lists.update(
+            {f"{EXTRA_ROLES_LIST}{role}": principals for role, principals in self.extra_roles.items()}
+        )
         return lists
 
     @model_validator(mode="after")

@@ -61,7 +61,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from infra import arm, naming
-from infra.config.models import EnvironmentConfig, PrincipalKind, ProjectSettings
+from infra.config.models import EXTRA_ROLES_LIST, EnvironmentConfig, PrincipalKind, ProjectSettings
 from infra.roles import assignment_name, role_definition_id
 
 ScopeKind = Literal[
@@ -247,9 +247,9 @@ def merged(grants: Iterable[RoleGrant]) -> tuple[RoleGrant, ...]:
 
 def people_grants(project: ProjectSettings, ids: ProjectIds) -> Iterable[RoleGrant]:
     for list_name, principals in project.access.members().items():
-        if list_name.startswith("extra_roles."):
+        if list_name.startswith(EXTRA_ROLES_LIST):
             roles: tuple[tuple[str, ScopeKind], ...] = (
-                (list_name.removeprefix("extra_roles."), EXTRA_ROLE_SCOPE),
+                (list_name.removeprefix(EXTRA_ROLES_LIST), EXTRA_ROLE_SCOPE),
             )
         else:
             roles = PEOPLE[list_name]
